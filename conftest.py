@@ -1,0 +1,113 @@
+"""Test-wide setup: test mode, a private data directory, personas and a two-district city.
+
+Personas (STYLE.md): grid_worker, district_officer, sibling_district_officer, city_commander,
+other_role (a lab account in the same district) and anonymous. In- and out-of-jurisdiction
+tests come in pairs over the `two_districts` tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from fangkong.core.actor import Actor
+
+
+@dataclass
+class Tree:
+    city: object
+    district_a: object
+    district_b: object
+    town_a: object
+    village_a: object
+    group_a: object
+    grid_a: object
+    grid_a2: object
+    town_b: object
+    grid_b: object
+
+
+@pytest.fixture
+def two_districts(db: None) -> Tree:
+    """City 4409 with districts 440902 (A) and 440903 (B), each down to grids."""
+    from fangkong.jurisdictions.models import Jurisdiction, Level
+
+    def node(code: str, name: str, level: int, parent: Jurisdiction | None) -> Jurisdiction:
+        path = (parent.path if parent else "/") + code + "/"
+        return Jurisdiction.objects.create(
+            code=code, name=name, level=level, parent=parent, path=path
+        )
+
+    city = node("4409", "茂名市", Level.CITY, None)
+    da = node("440902", "茂南区", Level.DISTRICT, city)
+    db_ = node("440903", "电白区", Level.DISTRICT, city)
+    ta = node("440902001", "红旗街道", Level.TOWN, da)
+    va = node("440902001001", "站南社区", Level.VILLAGE, ta)
+    ga = node("440902001001001", "第一小区", Level.GROUP, va)
+    grid_a = node("440902001001001001", "第一网格", Level.GRID, ga)
+    grid_a2 = node("440902001001001002", "第二网格", Level.GRID, ga)
+    tb = node("440903001", "南海街道", Level.TOWN, db_)
+    vb = node("440903001001", "海滨社区", Level.VILLAGE, tb)
+    gb = node("440903001001001", "海滨小区", Level.GROUP, vb)
+    grid_b = node("440903001001001001", "海滨网格", Level.GRID, gb)
+    return Tree(city, da, db_, ta, va, ga, grid_a, grid_a2, tb, grid_b)
+
+
+def _user(username: str, role: str, *nodes: object) -> object:
+    from fangkong.accounts.models import User
+
+    user = User.objects.create(username=username, role=role)
+    user.set_password("correct horse battery staple")
+    user.save()
+    user.jurisdictions.set(nodes)
+    return user
+
+
+@pytest.fixture
+def personas(two_districts: Tree) -> dict[str, object]:
+    """Users keyed by persona name; each bound to its subtree."""
+    t = two_districts
+    return {
+        "grid_worker": _user("grid_worker", "grid_worker", t.grid_a),
+        "district_officer": _user("district_officer", "district_staff", t.district_a),
+        "sibling_district_officer": _user(
+            "sibling_district_officer", "district_staff", t.district_b
+        ),
+        "city_commander": _user("city_commander", "command_office", t.city),
+        "other_role": _user("lab_user", "lab", t.district_a),
+    }
+
+
+def actor_of(user: object) -> Actor:
+    from fangkong.accounts.models import User
+    from fangkong.accounts.scoping import actor_for_user
+
+    assert isinstance(user, User)
+    return actor_for_user(user, ip="127.0.0.1")
+
+
+@pytest.fixture
+def system() -> Actor:
+    from fangkong.core.actor import system_actor
+
+    return system_actor("test")
+
+
+@pytest.fixture
+def login(client: object) -> object:
+    """login(user) signs the test client in as that user, through the real session path."""
+    from django.test import Client
+
+    from fangkong.accounts.middleware import SESSION_SCOPE_VERSION
+
+    assert isinstance(client, Client)
+
+    def _login(user: object) -> Client:
+        client.force_login(user)  # type: ignore[arg-type]
+        session = client.session
+        session[SESSION_SCOPE_VERSION] = user.scope_version  # type: ignore[attr-defined]
+        session.save()
+        return client
+
+    return _login

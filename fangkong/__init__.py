@@ -1,0 +1,1 @@
+"""Fangkong: the epidemic prevention and control command platform."""

@@ -1,0 +1,68 @@
+"""Roles and what each may do. The only place that maps a role to permissions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.perms import Perm
+
+
+class Role(models.TextChoices):
+    COMMAND_OFFICE = "command_office", _("Command office")
+    DISTRICT_STAFF = "district_staff", _("District staff")
+    TOWN_STAFF = "town_staff", _("Town staff")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    INVESTIGATOR = "investigator", _("Investigator")
+    SAMPLING_SITE = "sampling_site", _("Sampling site")
+    LAB = "lab", _("Laboratory")
+    PHARMACY = "pharmacy", _("Pharmacy/clinic")
+    FACILITY_MANAGER = "facility_manager", _("Quarantine facility manager")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    SYSADMIN = "sysadmin", _("System administrator")
+
+
+_READ = {Perm.PERSON_VIEW, Perm.JURISDICTION_VIEW, Perm.PLACE_VIEW}
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.COMMAND_OFFICE: frozenset(
+        _READ
+        | {
+            Perm.PERSON_VIEW_FULL,
+            Perm.PERSON_WRITE,
+            Perm.PERSON_MERGE,
+            Perm.PERSON_EXPORT,
+            Perm.JURISDICTION_WRITE,
+            Perm.PLACE_WRITE,
+            Perm.AUDIT_VIEW,
+        }
+    ),
+    Role.DISTRICT_STAFF: frozenset(
+        _READ
+        | {
+            Perm.PERSON_VIEW_FULL,
+            Perm.PERSON_WRITE,
+            Perm.PERSON_MERGE,
+            Perm.PERSON_EXPORT,
+            Perm.JURISDICTION_WRITE,
+            Perm.PLACE_WRITE,
+        }
+    ),
+    Role.TOWN_STAFF: frozenset(
+        _READ | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE, Perm.PLACE_WRITE}
+    ),
+    # Grid workers visit people at home: they need the full phone and address of their grid.
+    Role.GRID_WORKER: frozenset(_READ | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE}),
+    Role.INVESTIGATOR: frozenset(_READ | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE}),
+    Role.SAMPLING_SITE: frozenset({Perm.PERSON_VIEW, Perm.PLACE_VIEW}),
+    Role.LAB: frozenset({Perm.PLACE_VIEW}),
+    Role.PHARMACY: frozenset({Perm.PLACE_VIEW}),
+    Role.FACILITY_MANAGER: frozenset(_READ | {Perm.PERSON_VIEW_FULL}),
+    Role.SUPERVISOR: frozenset(_READ | {Perm.AUDIT_VIEW}),
+    # Administrators manage accounts and read the audit trail, not residents' data.
+    Role.SYSADMIN: frozenset({Perm.ACCOUNT_ADMIN, Perm.AUDIT_VIEW, Perm.JURISDICTION_VIEW}),
+}
+
+
+def perms_for(role: str) -> frozenset[Perm]:
+    return ROLE_PERMS.get(role, frozenset())

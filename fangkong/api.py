@@ -1,0 +1,75 @@
+"""The JSON API root: /api/. Token or session auth; domain errors as {code, message, detail}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from fangkong.accounts.scoping import actor_for_token, client_ip
+from fangkong.core.actor import Actor
+from fangkong.core.errors import DomainError
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        return actor_for_token(token, ip=client_ip(request))
+
+
+class SessionActorAuth(APIKeyCookie):
+    """Signed-in staff using the API from the browser; ninja checks CSRF for cookie auth."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        actor: Actor | None = getattr(request, "actor", None)
+        return actor
+
+
+api = NinjaAPI(
+    title="Fangkong API",
+    version="1",
+    auth=[TokenAuth(), SessionActorAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, detail: Any = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"code": code, "message": message, "detail": detail or {}}, status=status
+    )
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.detail)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", "Authentication required")
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return _error(request, 422, "invalid", "Request is not valid", {"errors": exc.errors})
+
+
+def _register_routers() -> None:
+    from fangkong.jurisdictions.api import router as jurisdictions
+    from fangkong.people.api import router as people
+    from fangkong.places.api import router as places
+
+    api.add_router("/jurisdictions", jurisdictions)
+    api.add_router("/people", people)
+    api.add_router("/places", places)
+
+
+_register_routers()

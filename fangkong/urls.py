@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.urls import include, path
+
+from fangkong.api import api
+
+urlpatterns = [
+    path("", include("fangkong.command.urls")),
+    path("accounts/", include("fangkong.accounts.urls")),
+    path("jurisdictions/", include("fangkong.jurisdictions.urls")),
+    path("people/", include("fangkong.people.urls")),
+    path("places/", include("fangkong.places.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
+]
+
+if settings.DEBUG:  # pragma: no cover
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()
