@@ -47,10 +47,17 @@ class PlaceCategory(models.TextChoices):
 
 
 CATEGORY_OF_KIND: dict[str, str] = {
-    **dict.fromkeys(("mall", "market", "restaurant", "park", "scenic_spot", "cinema", "ktv", "internet_cafe"), PlaceCategory.KEY_PLACE),
-    **dict.fromkeys(("elderly_care", "welfare_home", "hospital", "detention"), PlaceCategory.SPECIAL_PLACE),
+    **dict.fromkeys(
+        ("mall", "market", "restaurant", "park", "scenic_spot", "cinema", "ktv", "internet_cafe"),
+        PlaceCategory.KEY_PLACE,
+    ),
+    **dict.fromkeys(
+        ("elderly_care", "welfare_home", "hospital", "detention"), PlaceCategory.SPECIAL_PLACE
+    ),
     "religious_site": PlaceCategory.RELIGIOUS_SITE,
-    **dict.fromkeys(("pharmacy", "clinic", "village_clinic", "fever_clinic"), PlaceCategory.SENTINEL),
+    **dict.fromkeys(
+        ("pharmacy", "clinic", "village_clinic", "fever_clinic"), PlaceCategory.SENTINEL
+    ),
     "sampling_site": PlaceCategory.SAMPLING,
     "quarantine_facility": PlaceCategory.QUARANTINE,
 }

@@ -1,0 +1,25 @@
+"""Blind indexes of personal fields: the one definition of what "the same value" means.
+
+Services and bulk writers (the synthetic city, importers) must compute indexes here, so
+that a lookup finds what any path wrote. Inputs are normalised values.
+"""
+
+from __future__ import annotations
+
+from fangkong.core import crypto
+from fangkong.core.text import squeeze
+
+
+def doc_index(number: str) -> str:
+    """Index of a normalised document number (any document type)."""
+    return crypto.blind_index(number, purpose="doc")
+
+
+def phone_index(phone: str) -> str:
+    """Index of a normalised 11-digit mobile number."""
+    return crypto.blind_index(phone, purpose="phone")
+
+
+def name_index(name: str) -> str:
+    """Index of a name: full-width folded, spaces removed, case-folded (exact match only)."""
+    return crypto.blind_index(squeeze(name).casefold(), purpose="name")
