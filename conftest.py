@@ -7,25 +7,32 @@ tests come in pairs over the `two_districts` tree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
+from django.test import Client
 
 from fangkong.core.actor import Actor
+
+if TYPE_CHECKING:
+    from fangkong.accounts.models import User
+    from fangkong.jurisdictions.models import Jurisdiction
 
 
 @dataclass
 class Tree:
-    city: object
-    district_a: object
-    district_b: object
-    town_a: object
-    village_a: object
-    group_a: object
-    grid_a: object
-    grid_a2: object
-    town_b: object
-    grid_b: object
+    city: Jurisdiction
+    district_a: Jurisdiction
+    district_b: Jurisdiction
+    town_a: Jurisdiction
+    village_a: Jurisdiction
+    group_a: Jurisdiction
+    grid_a: Jurisdiction
+    grid_a2: Jurisdiction
+    town_b: Jurisdiction
+    grid_b: Jurisdiction
 
 
 @pytest.fixture
@@ -54,7 +61,7 @@ def two_districts(db: None) -> Tree:
     return Tree(city, da, db_, ta, va, ga, grid_a, grid_a2, tb, grid_b)
 
 
-def _user(username: str, role: str, *nodes: object) -> object:
+def _user(username: str, role: str, *nodes: Jurisdiction) -> User:
     from fangkong.accounts.models import User
 
     user = User.objects.create(username=username, role=role)
@@ -65,7 +72,7 @@ def _user(username: str, role: str, *nodes: object) -> object:
 
 
 @pytest.fixture
-def personas(two_districts: Tree) -> dict[str, object]:
+def personas(two_districts: Tree) -> dict[str, User]:
     """Users keyed by persona name; each bound to its subtree."""
     t = two_districts
     return {
@@ -79,11 +86,9 @@ def personas(two_districts: Tree) -> dict[str, object]:
     }
 
 
-def actor_of(user: object) -> Actor:
-    from fangkong.accounts.models import User
+def actor_of(user: User) -> Actor:
     from fangkong.accounts.scoping import actor_for_user
 
-    assert isinstance(user, User)
     return actor_for_user(user, ip="127.0.0.1")
 
 
@@ -95,18 +100,14 @@ def system() -> Actor:
 
 
 @pytest.fixture
-def login(client: object) -> object:
+def login(client: Client) -> Callable[[User], Client]:
     """login(user) signs the test client in as that user, through the real session path."""
-    from django.test import Client
-
     from fangkong.accounts.middleware import SESSION_SCOPE_VERSION
 
-    assert isinstance(client, Client)
-
-    def _login(user: object) -> Client:
-        client.force_login(user)  # type: ignore[arg-type]
+    def _login(user: User) -> Client:
+        client.force_login(user)
         session = client.session
-        session[SESSION_SCOPE_VERSION] = user.scope_version  # type: ignore[attr-defined]
+        session[SESSION_SCOPE_VERSION] = user.scope_version
         session.save()
         return client
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
@@ -60,6 +60,27 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return _error(request, 422, "invalid", "Request is not valid", {"errors": exc.errors})
+
+
+class MeOut(Schema):
+    kind: str
+    label: str
+    role: str
+    jurisdictions: list[str]
+    permissions: list[str]
+
+
+@api.get("/me", response=MeOut, tags=["accounts"])
+def me(request: HttpRequest) -> MeOut:
+    """Who the caller is: lets a machine client check its token and scope."""
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    return MeOut(
+        kind=actor.kind,
+        label=actor.label,
+        role=actor.role,
+        jurisdictions=list(actor.scope.paths),
+        permissions=sorted(p.value for p in actor.scope.perms),
+    )
 
 
 def _register_routers() -> None:

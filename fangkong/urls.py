@@ -1,9 +1,9 @@
 from django.conf import settings
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from fangkong.api import api
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("fangkong.command.urls")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("jurisdictions/", include("fangkong.jurisdictions.urls")),

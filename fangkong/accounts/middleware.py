@@ -21,8 +21,8 @@ class ActorMiddleware:
         user = request.user
         if user.is_authenticated:
             # A deactivated or moved account ends its sessions on the next request.
-            if request.session.get(SESSION_SCOPE_VERSION) != user.scope_version:  # type: ignore[union-attr]
+            if request.session.get(SESSION_SCOPE_VERSION) != user.scope_version:
                 logout(request)
             else:
-                request.actor = actor_for_user(user, ip=client_ip(request))  # type: ignore[attr-defined, arg-type]
+                request.actor = actor_for_user(user, ip=client_ip(request))  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -1,0 +1,94 @@
+"""Sign-in, API tokens and session invalidation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from conftest import Tree
+from fangkong.accounts.models import User
+from fangkong.accounts.services import token_create, token_revoke, user_deactivate, user_move
+from fangkong.audit.models import AuditEntry
+from fangkong.core import clock
+from fangkong.core.actor import Actor
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+def test_login_and_failed_login_are_audited(client: Client, personas: dict[str, User]) -> None:
+    url = reverse("accounts:login")
+    bad = client.post(url, {"username": "district_officer", "password": "wrong password!"})
+    assert bad.status_code == 200
+    good = client.post(url, {"username": "district_officer", "password": PASSWORD})
+    assert good.status_code == 302
+    actions = list(AuditEntry.objects.order_by("seq").values_list("action", "outcome", "actor_label"))
+    assert actions == [
+        ("accounts.login_failed", "denied", "district_officer"),
+        ("accounts.login", "ok", "district_officer"),
+    ]
+
+
+def test_passwords_are_hashed_with_argon2(personas: dict[str, User]) -> None:
+    assert personas["grid_worker"].password.startswith("argon2")
+
+
+def test_pages_require_sign_in(client: Client, two_districts: Tree) -> None:
+    response = client.get(reverse("command:home"))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_moving_an_account_ends_its_sessions(
+    login: Callable[[User], Client], personas: dict[str, User], two_districts: Tree, system: Actor
+) -> None:
+    client = login(personas["district_officer"])
+    assert client.get(reverse("command:home")).status_code == 200
+    user_move(actor=system, user=personas["district_officer"], jurisdictions=[two_districts.district_b], reason="transfer")
+    response = client.get(reverse("command:home"))
+    assert response.status_code == 302  # signed out, back to the login page
+
+
+def test_deactivating_an_account_ends_its_sessions(
+    login: Callable[[User], Client], personas: dict[str, User], system: Actor
+) -> None:
+    client = login(personas["grid_worker"])
+    user_deactivate(actor=system, user=personas["grid_worker"], reason="left the post")
+    assert client.get(reverse("command:home")).status_code == 302
+
+
+def test_api_requires_authentication_and_answers_in_the_error_shape(client: Client, two_districts: Tree) -> None:
+    response = client.get("/api/me")
+    assert response.status_code == 401
+    assert response.json() == {"code": "unauthenticated", "message": "Authentication required", "detail": {}}
+
+
+def test_token_authenticates_with_its_scope_until_revoked(client: Client, two_districts: Tree, system: Actor) -> None:
+    token, secret = token_create(actor=system, name="lab-1 LIS", role="lab", jurisdictions=[two_districts.district_a])
+    assert secret not in token.token_hash
+    response = client.get("/api/me", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+    assert response.json()["jurisdictions"] == [two_districts.district_a.path]
+    assert response.json()["role"] == "lab"
+    token_revoke(actor=system, token=token, reason="rotated")
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_wrong_or_expired_token_is_refused(client: Client, two_districts: Tree, system: Actor) -> None:
+    token, secret = token_create(actor=system, name="pos", role="pharmacy", jurisdictions=[two_districts.town_a])
+    forged = secret[:-4] + "AAAA"
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    token.expires_at = clock.now() - dt.timedelta(seconds=1)
+    token.save(update_fields=["expires_at"])
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_a_token_needs_a_jurisdiction(system: Actor) -> None:
+    from fangkong.core.errors import Invalid
+
+    with pytest.raises(Invalid):
+        token_create(actor=system, name="nowhere", role="lab", jurisdictions=[])
