@@ -13,7 +13,12 @@ def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FANGKONG_", "DATABASE_URL"))}
     clean.update({"FANGKONG_DATA_DIR": str(tmp_path), **env})
     return subprocess.run(
-        [sys.executable, "-m", "fangkong", "check"], env=clean, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "fangkong", "check"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -34,6 +39,9 @@ def test_starts_with_keys_from_the_environment(tmp_path: Path) -> None:
     key = base64.b64encode(os.urandom(32)).decode()
     blind = base64.b64encode(os.urandom(32)).decode()
     result = _run(
-        tmp_path, FANGKONG_SECRET_KEY="s" * 50, FANGKONG_ENCRYPTION_KEYS=f"k2:{key}", FANGKONG_BLIND_INDEX_KEY=blind
+        tmp_path,
+        FANGKONG_SECRET_KEY="s" * 50,
+        FANGKONG_ENCRYPTION_KEYS=f"k2:{key}",
+        FANGKONG_BLIND_INDEX_KEY=blind,
     )
     assert result.returncode == 0, result.stderr

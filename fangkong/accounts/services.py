@@ -83,6 +83,16 @@ def user_deactivate(*, actor: Actor, user: User, reason: str) -> User:
 
 
 @transaction.atomic
+def user_set_password(*, actor: Actor, user: User, password: str, reason: str) -> User:
+    """Set a new password (operator reset, demo start-up). The password itself is not logged."""
+    require(actor, Perm.ACCOUNT_ADMIN)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record(actor=actor, action="accounts.user_set_password", target=user, reason=reason)
+    return user
+
+
+@transaction.atomic
 def token_create(
     *,
     actor: Actor,

@@ -26,7 +26,9 @@ def test_login_and_failed_login_are_audited(client: Client, personas: dict[str, 
     assert bad.status_code == 200
     good = client.post(url, {"username": "district_officer", "password": PASSWORD})
     assert good.status_code == 302
-    actions = list(AuditEntry.objects.order_by("seq").values_list("action", "outcome", "actor_label"))
+    actions = list(
+        AuditEntry.objects.order_by("seq").values_list("action", "outcome", "actor_label")
+    )
     assert actions == [
         ("accounts.login_failed", "denied", "district_officer"),
         ("accounts.login", "ok", "district_officer"),
@@ -48,7 +50,12 @@ def test_moving_an_account_ends_its_sessions(
 ) -> None:
     client = login(personas["district_officer"])
     assert client.get(reverse("command:home")).status_code == 200
-    user_move(actor=system, user=personas["district_officer"], jurisdictions=[two_districts.district_b], reason="transfer")
+    user_move(
+        actor=system,
+        user=personas["district_officer"],
+        jurisdictions=[two_districts.district_b],
+        reason="transfer",
+    )
     response = client.get(reverse("command:home"))
     assert response.status_code == 302  # signed out, back to the login page
 
@@ -61,14 +68,24 @@ def test_deactivating_an_account_ends_its_sessions(
     assert client.get(reverse("command:home")).status_code == 302
 
 
-def test_api_requires_authentication_and_answers_in_the_error_shape(client: Client, two_districts: Tree) -> None:
+def test_api_requires_authentication_and_answers_in_the_error_shape(
+    client: Client, two_districts: Tree
+) -> None:
     response = client.get("/api/me")
     assert response.status_code == 401
-    assert response.json() == {"code": "unauthenticated", "message": "Authentication required", "detail": {}}
+    assert response.json() == {
+        "code": "unauthenticated",
+        "message": "Authentication required",
+        "detail": {},
+    }
 
 
-def test_token_authenticates_with_its_scope_until_revoked(client: Client, two_districts: Tree, system: Actor) -> None:
-    token, secret = token_create(actor=system, name="lab-1 LIS", role="lab", jurisdictions=[two_districts.district_a])
+def test_token_authenticates_with_its_scope_until_revoked(
+    client: Client, two_districts: Tree, system: Actor
+) -> None:
+    token, secret = token_create(
+        actor=system, name="lab-1 LIS", role="lab", jurisdictions=[two_districts.district_a]
+    )
     assert secret not in token.token_hash
     response = client.get("/api/me", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 200
@@ -78,8 +95,12 @@ def test_token_authenticates_with_its_scope_until_revoked(client: Client, two_di
     assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
-def test_wrong_or_expired_token_is_refused(client: Client, two_districts: Tree, system: Actor) -> None:
-    token, secret = token_create(actor=system, name="pos", role="pharmacy", jurisdictions=[two_districts.town_a])
+def test_wrong_or_expired_token_is_refused(
+    client: Client, two_districts: Tree, system: Actor
+) -> None:
+    token, secret = token_create(
+        actor=system, name="pos", role="pharmacy", jurisdictions=[two_districts.town_a]
+    )
     forged = secret[:-4] + "AAAA"
     assert client.get("/api/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     token.expires_at = clock.now() - dt.timedelta(seconds=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -16,7 +18,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _entries(actor: Actor, n: int = 5) -> list[AuditEntry]:
-    return [record(actor=actor, action="test.write", target_type="t", target_id=i, reason=f"r{i}") for i in range(n)]
+    return [
+        record(actor=actor, action="test.write", target_type="t", target_id=i, reason=f"r{i}")
+        for i in range(n)
+    ]
 
 
 def _drop_append_only_triggers() -> None:
@@ -33,7 +38,7 @@ def test_entries_chain_and_verify(system: Actor) -> None:
     entries = _entries(system)
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0].prev_hash == chain.GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     result = audit_verify()
     assert result.ok
     assert result.checked == 5
@@ -97,7 +102,9 @@ def test_verify_command_names_the_bad_entry(system: Actor) -> None:
         call_command("audit", "verify")
 
 
-def test_a_failed_audit_write_fails_the_action(system: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_audit_write_fails_the_action(
+    system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fangkong.accounts.models import User
     from fangkong.accounts.services import user_create
 
@@ -106,6 +113,8 @@ def test_a_failed_audit_write_fails_the_action(system: Actor, monkeypatch: pytes
 
     monkeypatch.setattr("fangkong.audit.services.entry_hash", broken)
     with pytest.raises(RuntimeError):
-        user_create(actor=system, username="nobody", password="x" * 16, role="lab", jurisdictions=[])
+        user_create(
+            actor=system, username="nobody", password="x" * 16, role="lab", jurisdictions=[]
+        )
     assert not User.objects.filter(username="nobody").exists()
     assert not AuditEntry.objects.exists()
