@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fangkong.core import clock
 from fangkong.core.errors import Invalid
 from fangkong.core.text import squeeze
 
@@ -49,6 +50,8 @@ def normalise_document_number(raw: object) -> str:
     Excel-mangled values (numbers in scientific notation, or floats) are rejected here,
     because the digits they lost cannot be recovered.
     """
+    if raw is None:
+        return ""
     if isinstance(raw, float):
         raise Invalid(
             "id.excel_number",
@@ -84,7 +87,8 @@ def parse_18(number: str, *, allow_structural_only: bool = False) -> IdFacts:
         raise Invalid(
             "id.birth_date", f"ID number carries an impossible birth date {number[6:14]}"
         ) from exc
-    if birth.year < 1880:
+    # A date after today is as impossible as 30 February: a typo in the year, usually.
+    if birth.year < 1880 or birth > clock.local_date():
         raise Invalid("id.birth_date", f"ID number carries an impossible birth date {number[6:14]}")
     if not allow_structural_only and check_char(number[:17]) != number[17]:
         raise Invalid("id.checksum", "ID number fails its check digit (GB 11643 MOD 11-2)")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 
 def mask_document(number: str) -> str:
-    """4409**********1234: first 4 and last 4 kept."""
-    if len(number) <= 8:
-        return number[:1] + "*" * max(len(number) - 2, 1) + number[-1:]
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    """4409**********1234: first 4 and last 4 kept.
+
+    Shorter numbers (passports, other documents) keep at most a quarter at each end, so a
+    masked value never shows more than half of the number.
+    """
+    keep = min(4, len(number) // 4)
+    if keep == 0:
+        return "*" * max(len(number), 2)
+    return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
 
 
 def mask_phone(number: str) -> str:
@@ -27,7 +32,7 @@ def mask_name(name: str) -> str:
         return (
             " ".join([parts[0], *("*" * len(p) for p in parts[1:])])
             if len(parts) > 1
-            else name[0] + "*" * (len(name) - 1)
+            else name[0] + "*" * max(len(name) - 1, 1)
         )
     keep = 2 if len(name) >= 4 or name[:2] in _COMPOUND_SURNAMES else 1
     return name[:keep] + "*" * max(len(name) - keep, 1)
