@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "fangkong.accounts",
     "fangkong.people",
     "fangkong.places",
+    "fangkong.policy",
     "fangkong.simulation",
     "fangkong.command",
 ]

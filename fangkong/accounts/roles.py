@@ -22,7 +22,7 @@ class Role(models.TextChoices):
     SYSADMIN = "sysadmin", _("System administrator")
 
 
-_READ = {Perm.PERSON_VIEW, Perm.JURISDICTION_VIEW, Perm.PLACE_VIEW}
+_READ = {Perm.PERSON_VIEW, Perm.JURISDICTION_VIEW, Perm.PLACE_VIEW, Perm.POLICY_VIEW}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.COMMAND_OFFICE: frozenset(
@@ -35,6 +35,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.JURISDICTION_WRITE,
             Perm.PLACE_WRITE,
             Perm.AUDIT_VIEW,
+            Perm.POLICY_WRITE,
         }
     ),
     Role.DISTRICT_STAFF: frozenset(

@@ -17,3 +17,5 @@ class Perm(StrEnum):
     PLACE_WRITE = "place.write"
     ACCOUNT_ADMIN = "account.admin"
     AUDIT_VIEW = "audit.view"
+    POLICY_VIEW = "policy.view"
+    POLICY_WRITE = "policy.write"
