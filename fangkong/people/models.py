@@ -84,3 +84,26 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"Person {self.pk}"
+
+
+class PersonNote(models.Model):
+    """A note a grid worker or officer adds to a person (home visit, call). Text is encrypted.
+
+    `jurisdiction_path` is where the person was when the note was written; the note follows
+    the person (and a merge), and is read through the person, whose scope is checked.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="notes")
+    jurisdiction_path = models.CharField(max_length=255)
+    text = EncryptedTextField()
+    author_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            *path_indexes("personnote"),
+            models.Index(fields=["person", "-created_at"], name="personnote_person_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on person {self.person_id}"
