@@ -87,10 +87,16 @@ def _register_routers() -> None:
     from fangkong.jurisdictions.api import router as jurisdictions
     from fangkong.people.api import router as people
     from fangkong.places.api import router as places
+    from fangkong.notifications.api import router as notifications
+    from fangkong.assignments.api import router as assignments
+    from fangkong.control.api import router as control
 
     api.add_router("/jurisdictions", jurisdictions)
     api.add_router("/people", people)
     api.add_router("/places", places)
+    api.add_router("/notifications", notifications)
+    api.add_router("/assignments", assignments)
+    api.add_router("/control", control)
 
 
 _register_routers()

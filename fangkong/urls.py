@@ -9,6 +9,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("jurisdictions/", include("fangkong.jurisdictions.urls")),
     path("people/", include("fangkong.people.urls")),
     path("places/", include("fangkong.places.urls")),
+    path("notifications/", include("fangkong.notifications.urls")),
+    path("assignments/", include("fangkong.assignments.urls")),
+    path("control/", include("fangkong.control.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
 ]

@@ -22,11 +22,22 @@ class Role(models.TextChoices):
     SYSADMIN = "sysadmin", _("System administrator")
 
 
-_READ = {Perm.PERSON_VIEW, Perm.JURISDICTION_VIEW, Perm.PLACE_VIEW, Perm.POLICY_VIEW}
+_READ = {
+    Perm.PERSON_VIEW,
+    Perm.JURISDICTION_VIEW,
+    Perm.PLACE_VIEW,
+    Perm.POLICY_VIEW,
+    Perm.CONTROL_VIEW,
+    Perm.ASSIGNMENT_VIEW,
+}
+_WORK = {Perm.ASSIGNMENT_WORK}
+_CONTROL = {Perm.CONTROL_ISSUE, Perm.CONTROL_CHANGE}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.COMMAND_OFFICE: frozenset(
         _READ
+        | _WORK
+        | _CONTROL
         | {
             Perm.PERSON_VIEW_FULL,
             Perm.PERSON_WRITE,
@@ -36,10 +47,14 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.PLACE_WRITE,
             Perm.AUDIT_VIEW,
             Perm.POLICY_WRITE,
+            Perm.CONTROL_APPROVE,
+            Perm.ASSIGNMENT_MANAGE,
         }
     ),
     Role.DISTRICT_STAFF: frozenset(
         _READ
+        | _WORK
+        | _CONTROL
         | {
             Perm.PERSON_VIEW_FULL,
             Perm.PERSON_WRITE,
@@ -47,18 +62,27 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.PERSON_EXPORT,
             Perm.JURISDICTION_WRITE,
             Perm.PLACE_WRITE,
+            Perm.CONTROL_APPROVE,
+            Perm.ASSIGNMENT_MANAGE,
         }
     ),
     Role.TOWN_STAFF: frozenset(
-        _READ | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE, Perm.PLACE_WRITE}
+        _READ
+        | _WORK
+        | _CONTROL
+        | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE, Perm.PLACE_WRITE, Perm.ASSIGNMENT_MANAGE}
     ),
     # Grid workers visit people at home: they need the full phone and address of their grid.
-    Role.GRID_WORKER: frozenset(_READ | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE}),
-    Role.INVESTIGATOR: frozenset(_READ | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE}),
+    Role.GRID_WORKER: frozenset(
+        _READ | _WORK | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE, Perm.CONTROL_CHANGE}
+    ),
+    Role.INVESTIGATOR: frozenset(
+        _READ | _WORK | _CONTROL | {Perm.PERSON_VIEW_FULL, Perm.PERSON_WRITE}
+    ),
     Role.SAMPLING_SITE: frozenset({Perm.PERSON_VIEW, Perm.PLACE_VIEW}),
     Role.LAB: frozenset({Perm.PLACE_VIEW}),
     Role.PHARMACY: frozenset({Perm.PLACE_VIEW}),
-    Role.FACILITY_MANAGER: frozenset(_READ | {Perm.PERSON_VIEW_FULL}),
+    Role.FACILITY_MANAGER: frozenset(_READ | _WORK | {Perm.PERSON_VIEW_FULL, Perm.CONTROL_CHANGE}),
     Role.SUPERVISOR: frozenset(_READ | {Perm.AUDIT_VIEW}),
     # Administrators manage accounts and read the audit trail, not residents' data.
     Role.SYSADMIN: frozenset({Perm.ACCOUNT_ADMIN, Perm.AUDIT_VIEW, Perm.JURISDICTION_VIEW}),

@@ -19,3 +19,10 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     POLICY_VIEW = "policy.view"
     POLICY_WRITE = "policy.write"
+    CONTROL_VIEW = "control.view"
+    CONTROL_ISSUE = "control.issue"  # put a person under a measure, with a basis
+    CONTROL_CHANGE = "control.change"  # change status, record tests, release
+    CONTROL_APPROVE = "control.approve"  # second approver for manual and bulk changes
+    ASSIGNMENT_VIEW = "assignment.view"
+    ASSIGNMENT_WORK = "assignment.work"  # start, complete, reject work in scope
+    ASSIGNMENT_MANAGE = "assignment.manage"  # reassign, create ad-hoc work
