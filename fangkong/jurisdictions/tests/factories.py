@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.test import Client
+
+if TYPE_CHECKING:
+    from fangkong.accounts.models import User
 
 from fangkong.jurisdictions import rules
 from fangkong.jurisdictions.models import Jurisdiction, Post
@@ -51,3 +57,6 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+LoginFn = Callable[["User"], Client]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from conftest import actor_of
+import pytest
+from pytest_django import DjangoAssertNumQueries
+
+from conftest import Tree, actor_of
+from fangkong.accounts.models import User
 from fangkong.audit.models import AuditEntry
+from fangkong.core.actor import Actor
 from fangkong.core.errors import NotAllowed
 from fangkong.jurisdictions.imports import RowError, tree_import
 from fangkong.jurisdictions.models import Jurisdiction, Post
@@ -15,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 HEADER = ["code", "name", "level", "parent_code", "post_kind", "holder_name", "phone"]
 # Children before parents on purpose: the importer sorts by level.
-TREE = [
+TREE: list[list[Any]] = [
     HEADER,
     ["440904001001001001", "一网格", "", "", "grid_worker", "李四", "13900139000"],
     ["440904001001001", "一组", "", "440904001001", "", "", ""],
@@ -25,7 +30,9 @@ TREE = [
 ]
 
 
-def test_csv_import_creates_the_tree_with_paths_and_posts(two_districts, system):
+def test_csv_import_creates_the_tree_with_paths_and_posts(
+    two_districts: Tree, system: Actor
+) -> None:
     result = tree_import(actor=system, data=csv_bytes(TREE), filename="tree.csv")
     assert result.ok, result.errors
     assert result.created == 5
@@ -41,14 +48,14 @@ def test_csv_import_creates_the_tree_with_paths_and_posts(two_districts, system)
     assert AuditEntry.objects.filter(action="jurisdiction.import").count() == 1
 
 
-def test_xlsx_import_gives_the_same_tree(two_districts, system):
+def test_xlsx_import_gives_the_same_tree(two_districts: Tree, system: Actor) -> None:
     result = tree_import(actor=system, data=xlsx_bytes(TREE), filename="tree.xlsx")
     assert result.ok, result.errors
     assert result.created == 5
     assert Jurisdiction.objects.filter(code__startswith="440904").count() == 5
 
 
-def test_chinese_headers_and_gb18030_csv_are_understood(two_districts, system):
+def test_chinese_headers_and_gb18030_csv_are_understood(two_districts: Tree, system: Actor) -> None:
     rows = [
         ["区划代码", "名称", "层级", "上级编码", "岗位", "姓名", "手机"],
         ["440904", "新区", "区县", "4409", "", "", ""],
@@ -61,7 +68,9 @@ def test_chinese_headers_and_gb18030_csv_are_understood(two_districts, system):
     assert Post.objects.get(jurisdiction__code="440904001001").kind == "community_secretary"
 
 
-def test_reimport_creates_nothing_twice_and_updates_changed_names(two_districts, system):
+def test_reimport_creates_nothing_twice_and_updates_changed_names(
+    two_districts: Tree, system: Actor
+) -> None:
     tree_import(actor=system, data=csv_bytes(TREE), filename="tree.csv")
     before = (Jurisdiction.objects.count(), Post.objects.count())
     again = tree_import(actor=system, data=csv_bytes(TREE), filename="tree.csv")
@@ -83,7 +92,7 @@ def test_reimport_creates_nothing_twice_and_updates_changed_names(two_districts,
     ) == ["王五"]
 
 
-def test_existing_nodes_are_matched_by_code(two_districts, system):
+def test_existing_nodes_are_matched_by_code(two_districts: Tree, system: Actor) -> None:
     rows = [["编码", "名称"], ["440902", "茂南区"], ["440902001001001003", "第三网格"]]
     result = tree_import(actor=system, data=csv_bytes(rows), filename="t.csv")
     assert (result.created, result.unchanged) == (1, 1)
@@ -91,7 +100,9 @@ def test_existing_nodes_are_matched_by_code(two_districts, system):
     assert new.parent_id == two_districts.group_a.pk
 
 
-def test_bad_rows_are_all_reported_and_nothing_is_written(two_districts, system):
+def test_bad_rows_are_all_reported_and_nothing_is_written(
+    two_districts: Tree, system: Actor
+) -> None:
     rows = [
         HEADER,
         ["440904", "新区", "", "", "", "", ""],
@@ -120,12 +131,14 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(two_districts, system)
     assert AuditEntry.objects.count() == audits
 
 
-def test_missing_required_column_is_reported_on_the_header_row(two_districts, system):
+def test_missing_required_column_is_reported_on_the_header_row(
+    two_districts: Tree, system: Actor
+) -> None:
     result = tree_import(actor=system, data=csv_bytes([["名称"], ["x"]]), filename="t.csv")
     assert result.errors == [RowError(1, "code", result.errors[0].reason)]
 
 
-def test_conflicting_duplicate_rows_are_rejected(two_districts, system):
+def test_conflicting_duplicate_rows_are_rejected(two_districts: Tree, system: Actor) -> None:
     rows = [
         HEADER,
         ["440904", "新区", "", "", "district_lead", "赵六", ""],
@@ -135,7 +148,7 @@ def test_conflicting_duplicate_rows_are_rejected(two_districts, system):
     assert {(e.row, e.column) for e in result.errors} == {(3, "name"), (3, "holder_name")}
 
 
-def test_several_building_leaders_at_one_grid_are_kept(two_districts, system):
+def test_several_building_leaders_at_one_grid_are_kept(two_districts: Tree, system: Actor) -> None:
     grid = two_districts.grid_a.code
     rows = [
         HEADER,
@@ -147,7 +160,7 @@ def test_several_building_leaders_at_one_grid_are_kept(two_districts, system):
     assert Post.objects.filter(jurisdiction=two_districts.grid_a).count() == 2
 
 
-def test_rows_outside_the_importers_scope_are_rejected(personas):
+def test_rows_outside_the_importers_scope_are_rejected(personas: dict[str, User]) -> None:
     actor = actor_of(personas["district_officer"])
     rows = [HEADER, ["440903002", "别区街道", "", "", "", "", ""], ["440902002", "本区街道"]]
     result = tree_import(actor=actor, data=csv_bytes(rows), filename="t.csv")
@@ -157,13 +170,13 @@ def test_rows_outside_the_importers_scope_are_rejected(personas):
     assert not Jurisdiction.objects.filter(code__in=["440903002", "440902002"]).exists()
 
 
-def test_district_officer_imports_inside_own_district(personas):
+def test_district_officer_imports_inside_own_district(personas: dict[str, User]) -> None:
     actor = actor_of(personas["district_officer"])
     rows = [HEADER, ["440902002", "本区街道"]]
     assert tree_import(actor=actor, data=csv_bytes(rows), filename="t.csv").created == 1
 
 
-def test_import_without_write_permission_changes_nothing(personas):
+def test_import_without_write_permission_changes_nothing(personas: dict[str, User]) -> None:
     actor = actor_of(personas["grid_worker"])
     audits = AuditEntry.objects.count()
     with pytest.raises(NotAllowed):
@@ -172,8 +185,10 @@ def test_import_without_write_permission_changes_nothing(personas):
     assert AuditEntry.objects.count() == audits
 
 
-def test_a_large_tree_is_written_in_batches(two_districts, system, django_assert_max_num_queries):
-    rows: list[list[object]] = [["code", "name"], ["440904", "新区"]]
+def test_a_large_tree_is_written_in_batches(
+    two_districts: Tree, system: Actor, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
+    rows: list[list[Any]] = [["code", "name"], ["440904", "新区"]]
     for t in range(1, 4):
         town = f"440904{t:03d}"
         rows.append([town, f"街道{t}"])
