@@ -1,0 +1,80 @@
+"""`fangkong demo --no-serve`: a city, one account per role with a fresh password, printed."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from fangkong.accounts.models import User
+from fangkong.accounts.roles import Role
+from fangkong.audit.models import AuditEntry
+from fangkong.people.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def _demo(settings: SettingsWrapper) -> str:
+    settings.DEMO = True
+    # Argon2 is deliberately slow; the hasher is not what these tests are about.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    out = StringIO()
+    call_command("demo", "--no-serve", "--population", "500", stdout=out)
+    return out.getvalue()
+
+
+def _passwords(output: str) -> dict[str, str]:
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"^\s+(demo_\w+)\s+(\w+)\s+.*\s(\S+)$", line)
+        if match:
+            found[match.group(1)] = match.group(3)
+    return found
+
+
+def test_demo_refuses_outside_demo_mode(settings: SettingsWrapper) -> None:
+    settings.DEMO = False
+    with pytest.raises(CommandError, match="FANGKONG_DEMO"):
+        call_command("demo", "--no-serve", stdout=StringIO())
+    assert not User.objects.exists()
+
+
+def test_demo_creates_a_city_and_an_account_per_role(settings: SettingsWrapper) -> None:
+    output = _demo(settings)
+    assert Person.objects.count() == 500
+    passwords = _passwords(output)
+    assert set(passwords) == {f"demo_{role.value}" for role in Role}
+    for role in Role:
+        user = User.objects.get(username=f"demo_{role.value}")
+        assert user.role == role.value
+        assert user.jurisdictions.count() == 1
+        assert user.check_password(passwords[user.username])
+        assert not user.check_password("correct horse battery staple")
+    assert len(set(passwords.values())) == len(Role)
+
+
+def test_demo_binds_each_role_to_its_level(settings: SettingsWrapper) -> None:
+    _demo(settings)
+    levels = {
+        u.role: u.jurisdictions.get().level
+        for u in User.objects.filter(username__startswith="demo_")
+    }
+    assert levels[Role.COMMAND_OFFICE] == 1
+    assert levels[Role.DISTRICT_STAFF] == 2
+    assert levels[Role.TOWN_STAFF] == 3
+    assert levels[Role.GRID_WORKER] == 6
+
+
+def test_running_demo_again_keeps_the_city_and_resets_passwords(settings: SettingsWrapper) -> None:
+    first = _passwords(_demo(settings))
+    second_output = _demo(settings)
+    second = _passwords(second_output)
+    assert "keeping it" in second_output
+    assert Person.objects.count() == 500
+    for username, password in second.items():
+        assert password != first[username]
+        assert User.objects.get(username=username).check_password(password)
+    assert AuditEntry.objects.filter(action="simulation.demo_password_reset").count() == len(Role)
