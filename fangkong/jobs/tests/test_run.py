@@ -132,3 +132,19 @@ def test_worker_once_runs_due_jobs(calls: Calls) -> None:
     assert ("test.record", {"via": "worker"}) in calls
     assert Job.objects.get(name="test.record").status == "done"
     assert Job.objects.filter(name="test.hourly").exists()  # the periodic slot, too
+
+
+def test_prune_deletes_old_done_jobs_only() -> None:
+    from fangkong.jobs.jobs import prune
+
+    old = T0 - dt.timedelta(days=31)
+    for status in ("done", "failed", "queued"):
+        Job.objects.create(
+            name="test.record", status=status, run_after=old, created_at=old, finished_at=old
+        )
+    Job.objects.create(
+        name="test.record", status="done", run_after=T0, created_at=T0, finished_at=T0
+    )
+    with clock.frozen(T0):
+        prune({"slot": T0.isoformat()})
+    assert sorted(Job.objects.values_list("status", flat=True)) == ["done", "failed", "queued"]
