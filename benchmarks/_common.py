@@ -52,13 +52,16 @@ class Target:
     def env(self) -> dict[str, str]:
         env = {
             **os.environ,
-            "FANGKONG_DEBUG": "1",
+            # Demo mode: key files are generated on first use, and unlike debug mode no query
+            # is logged in memory (which would distort both time and peak RSS).
+            "FANGKONG_DEMO": "1",
             "FANGKONG_DATA_DIR": str(self.data_dir),
             "DJANGO_SETTINGS_MODULE": "fangkong.settings",
             # The checkout these scripts belong to, ahead of any installed copy.
             "PYTHONPATH": str(ROOT),
         }
-        env.pop("FANGKONG_TESTING", None)
+        for name in ("FANGKONG_TESTING", "FANGKONG_DEBUG"):
+            env.pop(name, None)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         else:
