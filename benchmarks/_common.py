@@ -34,8 +34,14 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} cores ({cpu or platform.processor()}), "
         f"{mem_kib / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
+        f"SQLite {sqlite3.sqlite_version}, load average {load()}"
     )
+
+
+def load() -> str:
+    """The 1/5/15-minute load average: other work on the machine skews every figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}/{fifteen:.1f}"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Target, fangkong, machine, timed_child
+from _common import ROOT, Target, fangkong, load, machine, timed_child
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
             f"run {run}: {seconds:.1f} s wall, peak RSS {peak_mib} MiB, "
             f"{rate:,.0f} persons/s ({summary['persons']:,} persons, "
             f"{summary['households']:,} households, {summary['places']:,} places, "
-            f"{summary['rooms']:,} rooms, {summary['posts']:,} posts)",
+            f"{summary['rooms']:,} rooms, {summary['posts']:,} posts), load {load()}",
             flush=True,
         )
     seconds = statistics.median(r[0] for r in results)

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Target, machine, timed_child
+from _common import ROOT, Target, load, machine, timed_child
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -126,7 +126,7 @@ def main() -> None:
             f"selector median {result['selector_median']:.3f} ms p99 {result['selector_p99']:.3f} ms, "
             f"bare median {result['bare_median']:.3f} ms p99 {result['bare_p99']:.3f} ms, "
             f"known {result['known_median']:.3f} / unknown {result['unknown_median']:.3f} ms, "
-            f"wrong answers {result['wrong_answers']}",
+            f"wrong answers {result['wrong_answers']}, load {load()}",
             flush=True,
         )
 

@@ -156,3 +156,14 @@ def test_ids_continue_after_a_bulk_load(city: dict[str, Any]) -> None:
         jurisdiction_path="/", created_at=timezone.now(), updated_at=timezone.now(),
     )  # fmt: skip
     assert person.pk > 3000
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"), [(Person, "PERSON_FIELDS"), (Household, "HOUSEHOLD_FIELDS")]
+)
+def test_bulk_rows_cover_every_column(model: type[Person | Household], fields: str) -> None:
+    """The bulk writer bypasses the ORM: a new column must be added to its row too
+    (fangkong/simulation/population.py), or the insert fails or leaves it unset."""
+    from fangkong.simulation import population
+
+    assert set(getattr(population, fields)) == {f.name for f in model._meta.concrete_fields}
