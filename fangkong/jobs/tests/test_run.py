@@ -108,8 +108,8 @@ def test_a_job_without_a_handler_fails_at_once() -> None:
 
 def test_a_periodic_slot_is_enqueued_once(calls: Calls) -> None:
     at = T0 + dt.timedelta(minutes=17)
-    enqueue_periodic(now=at)
-    assert enqueue_periodic(now=at + dt.timedelta(minutes=30)) == 0  # same hour
+    assert enqueue_periodic(now=at) >= 1
+    enqueue_periodic(now=at + dt.timedelta(minutes=30))  # same hour for test.hourly
     keys = Job.objects.filter(name="test.hourly").values_list("dedupe_key", flat=True)
     assert list(keys) == ["test.hourly@2022-01-20T09:00:00+00:00"]
     enqueue_periodic(now=at + dt.timedelta(hours=1))
