@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 from fangkong.jobs.services import enqueue_periodic, run_due
 
@@ -52,11 +53,18 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, on_signal)
         logger.info("worker %s started", worker)
         while not stop.is_set():
-            ran = self.one_pass(worker=worker, limit=limit)
+            try:
+                ran = self.one_pass(worker=worker, limit=limit)
+            except Exception:
+                # The database went away or a claim failed: say so and keep polling, as a
+                # supervisor would restart us anyway. Job failures never get here.
+                logger.exception("worker %s pass failed", worker)
+                ran = 0
             if ran == 0:
                 stop.wait(options["poll"])  # wakes at once on a signal
         logger.info("worker %s stopped", worker)
 
     def one_pass(self, *, worker: str, limit: int) -> int:
+        close_old_connections()  # as a request would: drop broken or expired connections
         enqueue_periodic()
         return run_due(worker=worker, limit=limit)
