@@ -167,3 +167,14 @@ def test_bulk_rows_cover_every_column(model: type[Person | Household], fields: s
     from fangkong.simulation import population
 
     assert set(getattr(population, fields)) == {f.name for f in model._meta.concrete_fields}
+
+
+def test_aggregates_agree_with_the_jurisdictions_refresh(city: dict[str, Any]) -> None:
+    from fangkong.core.actor import system_actor
+    from fangkong.jurisdictions.services import population_refresh
+
+    written = dict(Jurisdiction.objects.values_list("code", "population"))
+    households = dict(Jurisdiction.objects.values_list("code", "households"))
+    population_refresh(actor=system_actor("test"))
+    assert dict(Jurisdiction.objects.values_list("code", "population")) == written
+    assert dict(Jurisdiction.objects.values_list("code", "households")) == households
