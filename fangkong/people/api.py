@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from fangkong.core.actor import Actor
 from fangkong.jurisdictions.models import Jurisdiction
@@ -56,7 +56,7 @@ def search_people(request: HttpRequest, q: str) -> dict[str, Any]:
 
 
 @router.post("", response={200: PersonOut, 201: PersonOut})
-def register_person(request: HttpRequest, body: PersonRegisterIn) -> tuple[int, PersonView]:
+def register_person(request: HttpRequest, body: PersonRegisterIn) -> Status[PersonView]:
     """Register a person: 201 when created, 200 with the existing person for a known number."""
     actor = _actor(request)
     person, created = services.person_register(
@@ -72,7 +72,7 @@ def register_person(request: HttpRequest, body: PersonRegisterIn) -> tuple[int, 
         jurisdiction=_node(actor, body.jurisdiction_code),
     )
     person = selectors.person_get(scope=actor.scope, person_id=person.pk)
-    return (201 if created else 200), PersonView.of(person)
+    return Status(201 if created else 200, PersonView.of(person))
 
 
 @router.get("/{person_id}", response=PersonOut)

@@ -58,17 +58,19 @@ def _form_error(form: forms.Form, exc: DomainError) -> None:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 @_domain_errors
 def search(request: HttpRequest) -> HttpResponse:
-    """One box: ID number, phone or name. Without a query: the newest persons in scope."""
+    """One box: ID number, phone or name. Without a query: the newest persons in scope.
+
+    The query is POSTed: an ID number in a URL would end up in access logs and history.
+    """
     actor = _actor(request)
-    form = SearchForm(request.GET)
+    form = SearchForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}
-    query = form.data.get("q", "").strip()
-    if query and form.is_valid():
+    if form.is_bound and form.is_valid() and form.cleaned_data["q"].strip():
         try:
-            result = services.person_search(actor=actor, query=query)
+            result = services.person_search(actor=actor, query=form.cleaned_data["q"])
         except Invalid as exc:
             _form_error(form, exc)
         else:
@@ -80,7 +82,9 @@ def search(request: HttpRequest) -> HttpResponse:
         )
         context.update(people=[PersonView.of(p) for p in page.items], next_before=page.next_before)
     context["can_register"] = actor.can(Perm.PERSON_WRITE)
-    return render(request, "people/search.html", context)
+    response = render(request, "people/search.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

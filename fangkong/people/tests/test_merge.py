@@ -42,7 +42,11 @@ def test_merge_moves_notes_and_keeps_the_duplicate_row_pointing_at_the_survivor(
 ) -> None:
     survivor = person(system, two_districts.grid_a, name="张三")
     duplicate = person(
-        system, two_districts.grid_a, name="张 三", doc_type="passport", doc_number="E7654321",
+        system,
+        two_districts.grid_a,
+        name="张 三",
+        doc_type="passport",
+        doc_number="E7654321",
         phone="13700000000",
     )
     for text in ("visit 1", "visit 2"):
@@ -133,9 +137,7 @@ def test_merge_across_the_scope_boundary_is_not_found_and_changes_nothing(
     officer = actor_of(personas["district_officer"])
     for survivor, duplicate in ((mine, theirs), (theirs, mine)):
         with pytest.raises(NotFound):
-            services.person_merge(
-                actor=officer, survivor=survivor, duplicate=duplicate, reason="x"
-            )
+            services.person_merge(actor=officer, survivor=survivor, duplicate=duplicate, reason="x")
     assert not Person.objects.filter(merged_into__isnull=False).exists()
     assert PersonNote.objects.get().person_id == theirs.pk
     assert AuditEntry.objects.count() == before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pytest import MonkeyPatch
 
 from conftest import Tree, actor_of
 from fangkong.accounts.models import User
@@ -210,7 +209,7 @@ def test_number_registered_in_another_district_is_a_conflict_without_details(
 
 
 def test_concurrent_registration_of_the_same_number_returns_the_winner(
-    two_districts: Tree, system: Actor, monkeypatch: MonkeyPatch
+    two_districts: Tree, system: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = resident_id()
     winner = person(system, two_districts.grid_a, doc_number=number)
