@@ -1,7 +1,8 @@
 """Background work of control orders (autodiscovered by the jobs app).
 
 - control.order_notify: tell the grid's post holders that a person of their grid came under
-  control (one job per order, enqueued in the issuing transaction).
+  control, for orders that create no assignment (an assignment notifies by itself); one job
+  per order, enqueued in the issuing transaction.
 - control.tests_mark_missed (daily): pending tests whose day has passed become missed.
 - control.test_reminders (daily): each grid's post holders get one reminder listing how many of
   their persons are due a test today; set-based, one notification per grid, not per test.

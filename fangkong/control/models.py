@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.control.rules import BasisType, Status, TestStatus
+from fangkong.control.rules import BasisType, SampleStatus, Status
 from fangkong.core.scope import path_indexes
 from fangkong.people.models import Person
 from fangkong.places.models import Room
@@ -74,6 +74,10 @@ class ControlOrder(models.Model):
     updated_at = models.DateTimeField()
     released_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a column: set by order_issue on the existing order it returns when that order
+    # absorbed the new one (as strict or stricter), so callers can tell "created" from "kept".
+    absorbed: bool = False
+
     class Meta:
         constraints = [
             # Supersession keeps one active order per person; this catches a race that slips
@@ -100,10 +104,10 @@ class ControlOrder(models.Model):
 
 class ScheduledTest(models.Model):
     class Result(models.TextChoices):
-        PENDING = TestStatus.PENDING.value, _("Pending")
-        NEGATIVE = TestStatus.NEGATIVE.value, _("Negative")
-        POSITIVE = TestStatus.POSITIVE.value, _("Positive")
-        MISSED = TestStatus.MISSED.value, _("Missed")
+        PENDING = SampleStatus.PENDING.value, _("Pending")
+        NEGATIVE = SampleStatus.NEGATIVE.value, _("Negative")
+        POSITIVE = SampleStatus.POSITIVE.value, _("Positive")
+        MISSED = SampleStatus.MISSED.value, _("Missed")
 
     order = models.ForeignKey(ControlOrder, on_delete=models.CASCADE, related_name="tests")
     jurisdiction_path = models.CharField(max_length=255)

@@ -43,7 +43,7 @@ class BasisType(StrEnum):
     MANUAL = "manual"  # no documentary basis: a second person must approve
 
 
-class TestStatus(StrEnum):
+class SampleStatus(StrEnum):
     PENDING = "pending"
     NEGATIVE = "negative"
     POSITIVE = "positive"
@@ -174,15 +174,15 @@ def remaining_strictness(book: Rulebook, phases: Sequence[PlannedPhase], day: dt
 
 
 @dataclass(frozen=True, slots=True)
-class TestFact:
+class SampleFact:
     id: int
     due_on: dt.date
     status: str
 
 
-def next_test(tests: Iterable[TestFact]) -> dt.date | None:
+def next_test(tests: Iterable[SampleFact]) -> dt.date | None:
     """The earliest test still to be sampled (pending), overdue ones included."""
-    due = [t.due_on for t in tests if t.status == TestStatus.PENDING]
+    due = [t.due_on for t in tests if t.status == SampleStatus.PENDING]
     return min(due) if due else None
 
 
@@ -201,7 +201,7 @@ class Blocker:
 
 
 def release_blockers(
-    tests: Iterable[TestFact], *, release_on: dt.date | None, today: dt.date
+    tests: Iterable[SampleFact], *, release_on: dt.date | None, today: dt.date
 ) -> list[Blocker]:
     """Why an order cannot be released today; empty when it can.
 
@@ -213,9 +213,9 @@ def release_blockers(
     if release_on is not None and today < release_on:
         blockers.append(Blocker("before_release_date", None, release_on))
     for t in sorted(tests, key=lambda t: (t.due_on, t.id)):
-        if t.status == TestStatus.POSITIVE:
+        if t.status == SampleStatus.POSITIVE:
             blockers.append(Blocker("test_positive", t.id, t.due_on))
-        elif t.status != TestStatus.NEGATIVE:
+        elif t.status != SampleStatus.NEGATIVE:
             blockers.append(Blocker("test_missing", t.id, t.due_on))
     return blockers
 

@@ -197,7 +197,9 @@ def tests_due(*, scope: Scope, day: dt.date, limit: int = 500) -> list[Scheduled
     qs = within(ScheduledTest.objects.all(), scope).filter(
         due_on__lte=day, status=SampleStatus.PENDING, order__status__in=rules.ACTIVE
     )
-    qs = qs.select_related("order", "order__person", "order__person__grid")
+    qs = qs.select_related(
+        "order", "order__person", "order__person__grid", "order__person__household"
+    )
     return list(qs.order_by("due_on", "pk")[:limit])
 
 

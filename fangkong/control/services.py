@@ -342,6 +342,7 @@ def _absorb(
         reason=reason,
         detail={"category": category.value, "basis_type": basis[0], "basis_id": basis[1]},
     )
+    order.absorbed = True
     return order
 
 
@@ -415,13 +416,17 @@ def _activate(
         | {"superseded": superseded, "change_request": approval.pk if approval else None},
     )
     person = Person.objects.select_related("grid").get(pk=order.person_id)
-    duty = rules.DUTY_OF_CATEGORY.get(Category(order.category))
+    category = Category(order.category)
+    duty = rules.DUTY_OF_CATEGORY.get(category)
     if duty is not None:
+        # The assignment notifies the grid's post holder itself: no second message from here.
+        until = _iso(order.release_on) or "open-ended"
         assignments.assignment_create(
             actor=actor,
             kind=duty.value,
             jurisdiction=_grid_of(person),
-            title=f"{Category(order.category).value.replace('_', ' ')}: order {order.pk}",
+            title=f"{category.value.replace('_', ' ')}: {order.measure.replace('_', ' ')} "
+            f"from {order.start_date.isoformat()} until {until} (order {order.pk})",
             subject_type=SUBJECT_TYPE,
             subject_id=order.pk,
             person_id=person.pk,
@@ -429,11 +434,12 @@ def _activate(
             dedupe_key=f"control.order:{order.pk}",
             detail={"measure": order.measure, "release_on": _iso(order.release_on)},
         )
-    enqueue(
-        name=ORDER_NOTIFY_JOB,
-        payload={"order_id": order.pk},
-        dedupe_key=f"{ORDER_NOTIFY_JOB}:{order.pk}",
-    )
+    else:
+        enqueue(
+            name=ORDER_NOTIFY_JOB,
+            payload={"order_id": order.pk},
+            dedupe_key=f"{ORDER_NOTIFY_JOB}:{order.pk}",
+        )
     refresh_control_status(person_id=order.person_id, in_force=in_force)
     return order
 

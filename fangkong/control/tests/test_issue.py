@@ -161,7 +161,8 @@ def test_issue_records_event_audit_assignment_status_and_a_notify_job(
     work = Assignment.objects.get(subject_type="control.order", subject_id=str(order.pk))
     assert work.kind == "isolate_close_contact"
     assert work.person_id == resident.pk
-    assert Job.objects.filter(name="control.order_notify", payload={"order_id": order.pk}).exists()
+    # the assignment tells the grid worker; no second message from control
+    assert not Job.objects.filter(name="control.order_notify").exists()
     status = ControlStatus.objects.get(person=resident)
     assert (status.colour, status.order_id) == ("red", order.pk)
 
@@ -280,40 +281,52 @@ def test_a_grid_worker_cannot_issue_and_nothing_changes(
     resident: Person, personas: dict[str, User]
 ) -> None:
     audit_before = AuditEntry.objects.count()
+    jobs_before = Job.objects.count()
     with pytest.raises(NotAllowed):
         factories.order(actor_of(personas["grid_worker"]), resident)
     assert not ControlOrder.objects.exists()
     assert AuditEntry.objects.count() == audit_before
-    assert not Job.objects.filter(name__startswith="control.").exists()
+    assert Job.objects.count() == jobs_before
+    assert not Assignment.objects.exists()
 
 
 def test_a_sibling_district_cannot_issue_for_my_resident(
     resident: Person, personas: dict[str, User]
 ) -> None:
     audit_before = AuditEntry.objects.count()
+    jobs_before = Job.objects.count()
     with pytest.raises(NotFound):
         factories.order(actor_of(personas["sibling_district_officer"]), resident)
     assert not ControlOrder.objects.exists()
     assert AuditEntry.objects.count() == audit_before
-    assert not Job.objects.filter(name__startswith="control.").exists()
+    assert Job.objects.count() == jobs_before
+    assert not Assignment.objects.exists()
+
+
+def test_an_order_without_grid_work_enqueues_a_notice_job(resident: Person, system: Actor) -> None:
+    order = factories.order(system, resident, Category.KEY_POPULATION, basis_id="roster-1")
+    assert order.release_on is None
+    assert not Assignment.objects.exists()
+    assert Job.objects.filter(name="control.order_notify", payload={"order_id": order.pk}).exists()
 
 
 def test_a_rolled_back_issue_leaves_no_order_audit_or_job(resident: Person, system: Actor) -> None:
     audit_before = AuditEntry.objects.count()
+    jobs_before = Job.objects.count()
 
     class Boom(Exception):
         pass
 
     def issue_then_fail() -> None:
         with transaction.atomic():
-            factories.order(system, resident)
+            factories.order(system, resident, Category.KEY_POPULATION, basis_id="roster-1")
             assert Job.objects.filter(name="control.order_notify").exists()
             raise Boom
 
     with pytest.raises(Boom):
         issue_then_fail()
     assert not ControlOrder.objects.exists()
-    assert not Job.objects.filter(name__startswith="control.").exists()
+    assert Job.objects.count() == jobs_before
     assert AuditEntry.objects.count() == audit_before
 
 
