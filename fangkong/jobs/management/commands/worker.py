@@ -54,6 +54,9 @@ class Command(BaseCommand):
         logger.info("worker %s started", worker)
         while not stop.is_set():
             try:
+                # As around a request: drop broken or expired connections (not in --once,
+                # which may run inside a caller's transaction, as in tests).
+                close_old_connections()
                 ran = self.one_pass(worker=worker, limit=limit)
             except Exception:
                 # The database went away or a claim failed: say so and keep polling, as a
@@ -65,6 +68,5 @@ class Command(BaseCommand):
         logger.info("worker %s stopped", worker)
 
     def one_pass(self, *, worker: str, limit: int) -> int:
-        close_old_connections()  # as a request would: drop broken or expired connections
         enqueue_periodic()
         return run_due(worker=worker, limit=limit)
