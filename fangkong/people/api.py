@@ -24,6 +24,7 @@ from fangkong.people.schemas import (
     PersonSearchOut,
     PersonUpdateIn,
     RevealIn,
+    SearchIn,
 )
 
 router = Router(tags=["people"])
@@ -48,11 +49,24 @@ def list_people(
     return {"items": [PersonView.of(p) for p in page.items], "next_before": page.next_before}
 
 
-@router.get("/search", response=PersonSearchOut)
-def search_people(request: HttpRequest, q: str) -> dict[str, Any]:
-    """Exact search by ID number, mobile number or full name (audited)."""
+def _search(request: HttpRequest, q: str) -> dict[str, Any]:
     result = services.person_search(actor=_actor(request), query=q)
     return {"kind": result.kind, "items": [PersonView.of(p) for p in result.people]}
+
+
+@router.get("/search", response=PersonSearchOut)
+def search_people(request: HttpRequest, q: str) -> dict[str, Any]:
+    """Exact search by ID number, mobile number or full name (audited).
+
+    Prefer POST /search: a query string lands in access logs.
+    """
+    return _search(request, q)
+
+
+@router.post("/search", response=PersonSearchOut)
+def search_people_post(request: HttpRequest, body: SearchIn) -> dict[str, Any]:
+    """The same search with the query in the body, out of URLs and access logs."""
+    return _search(request, body.q)
 
 
 @router.post("", response={200: PersonOut, 201: PersonOut})
@@ -85,7 +99,7 @@ def get_person(request: HttpRequest, person_id: int) -> PersonView:
 def update_person(request: HttpRequest, person_id: int, body: PersonUpdateIn) -> PersonView:
     actor = _actor(request)
     person = selectors.person_get(scope=actor.scope, person_id=person_id)
-    fields = body.dict(exclude={"reason", "grid_code"})
+    fields = body.model_dump(exclude={"reason", "grid_code"})
     changes: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
     if body.grid_code is not None:
         changes["grid"] = _node(actor, body.grid_code)

@@ -36,6 +36,10 @@ class PersonSearchOut(Schema):
     items: list[PersonOut]
 
 
+class SearchIn(Schema):
+    q: str = Field(min_length=1, max_length=100)
+
+
 class PersonRegisterIn(Schema):
     doc_type: str = Field(examples=["resident_id"])
     doc_number: str = Field(max_length=64)
