@@ -7,7 +7,7 @@ tests come in pairs over the `two_districts` tree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -112,3 +112,60 @@ def login(client: Client) -> Callable[[User], Client]:
         return client
 
     return _login
+
+
+def _audit_trigger_sql() -> tuple[list[str], list[str]]:
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("fangkong.audit.migrations.0002_append_only_triggers")
+    if connection.vendor == "sqlite":
+        return migration.SQLITE, migration.SQLITE_DROP
+    return migration.POSTGRES, migration.POSTGRES_DROP
+
+
+def _audit_triggers_present() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_entry_%'"
+            )
+            return bool(cur.fetchone()[0] == 2)
+        cur.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_entry_append_only'")
+        return bool(cur.fetchone()[0] == 1)
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_flushable(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keep the audit triggers on during every test, yet let transactional tests be flushed.
+
+    Django ends a transactional test by emptying every table (TRUNCATE on PostgreSQL, DELETE
+    on SQLite), which the append-only triggers rightly refuse. Such tests drop the triggers
+    just before the flush; every database test starts by putting them back if missing.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and bool(marker.kwargs.get("transaction"))) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    uses_db = marker is not None or transactional or "db" in request.fixturenames
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.db import connection
+
+    create, drop = _audit_trigger_sql()
+    if not _audit_triggers_present():
+        with connection.cursor() as cur:
+            for sql in drop:
+                cur.execute(sql)
+            for sql in create:
+                cur.execute(sql)
+    yield
+    if transactional:
+        with connection.cursor() as cur:
+            for sql in drop:
+                cur.execute(sql)
