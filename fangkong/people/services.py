@@ -273,6 +273,11 @@ def _relation_label(rel: models.ForeignObjectRel) -> str:
 
 
 def _repoint(rel: models.ForeignObjectRel, survivor: Person, duplicate: Person) -> int:
+    """Move the duplicate's rows to the survivor: the count moved, or minus the count dropped.
+
+    A unique link both persons hold (a one-to-one row each) is a Conflict, unless the
+    model declares `PERSON_MERGE = "keep_survivor"`.
+    """
     model = rel.field.model  # the model that holds the foreign key
     field = rel.field.name
     rows = model._base_manager.filter(**{field: duplicate})
@@ -286,6 +291,14 @@ def _repoint(rel: models.ForeignObjectRel, survivor: Person, duplicate: Person) 
         kept = model._base_manager.filter(**{field: survivor}).values_list(*others)
         for values in kept:
             rows.filter(**dict(zip(others, values, strict=True))).delete()
+    elif (
+        # A per-person row the owning module can rebuild (e.g. a denormalised status):
+        # the module opted in to keeping the survivor's and dropping the duplicate's.
+        rel.one_to_one
+        and getattr(model, "PERSON_MERGE", "") == "keep_survivor"
+        and model._base_manager.filter(**{field: survivor}).exists()
+    ):
+        return -rows.delete()[1].get(model._meta.label, 0)
     try:
         with transaction.atomic():
             return rows.update(**{field: survivor})
@@ -323,10 +336,13 @@ def person_merge(*, actor: Actor, survivor: Person, duplicate: Person, reason: s
         raise Conflict("person.merged", "One of the records was already merged")
 
     counts: dict[str, int] = {}
+    dropped: dict[str, int] = {}
     for rel in _reverse_relations():
         moved = _repoint(rel, survivor, duplicate)
-        if moved:
+        if moved > 0:
             counts[_relation_label(rel)] = moved
+        elif moved < 0:
+            dropped[_relation_label(rel)] = -moved
     # Records merged into the duplicate earlier now point straight at the survivor.
     earlier = Person.objects.filter(merged_into=duplicate).update(merged_into=survivor)
     if earlier:
@@ -359,6 +375,7 @@ def person_merge(*, actor: Actor, survivor: Person, duplicate: Person, reason: s
             "duplicate_id": duplicate.pk,
             "duplicate_path": duplicate.jurisdiction_path,
             "moved": counts,
+            "dropped": dropped,
             "filled": [f for f in filled if not f.endswith("_bidx")],
         },
     )

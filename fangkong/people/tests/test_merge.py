@@ -141,3 +141,60 @@ def test_merge_across_the_scope_boundary_is_not_found_and_changes_nothing(
     assert not Person.objects.filter(merged_into__isnull=False).exists()
     assert PersonNote.objects.get().person_id == theirs.pk
     assert AuditEntry.objects.count() == before
+
+
+def _status(p: Person, colour: str) -> None:
+    from fangkong.control.models import ControlStatus  # a real one-to-one to Person
+
+    ControlStatus.objects.create(
+        person=p, jurisdiction_path=p.jurisdiction_path, colour=colour, updated_at=p.updated_at
+    )
+
+
+def test_a_unique_link_both_records_hold_is_a_conflict_and_nothing_changes(
+    two_districts: Tree, system: Actor
+) -> None:
+    from fangkong.control.models import ControlStatus
+
+    survivor = person(system, two_districts.grid_a)
+    duplicate = person(system, two_districts.grid_a)
+    services.person_note_add(actor=system, person=duplicate, text="kept")
+    _status(survivor, "green")
+    _status(duplicate, "yellow")
+    before = AuditEntry.objects.count()
+    with pytest.raises(Conflict) as exc:
+        services.person_merge(actor=system, survivor=survivor, duplicate=duplicate, reason="x")
+    assert exc.value.detail == {"relation": "control.controlstatus.person"}
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into_id is None
+    assert PersonNote.objects.get().person_id == duplicate.pk  # the earlier move rolled back
+    assert ControlStatus.objects.get(pk=duplicate.pk).colour == "yellow"
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_one_to_one_row_only_the_duplicate_has_moves_to_the_survivor(
+    two_districts: Tree, system: Actor
+) -> None:
+    from fangkong.control.models import ControlStatus
+
+    survivor = person(system, two_districts.grid_a)
+    duplicate = person(system, two_districts.grid_a)
+    _status(duplicate, "yellow")
+    services.person_merge(actor=system, survivor=survivor, duplicate=duplicate, reason="x")
+    assert ControlStatus.objects.get().pk == survivor.pk
+
+
+def test_a_module_may_let_the_survivors_one_to_one_row_win(
+    two_districts: Tree, system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fangkong.control.models import ControlStatus
+
+    monkeypatch.setattr(ControlStatus, "PERSON_MERGE", "keep_survivor", raising=False)
+    survivor = person(system, two_districts.grid_a)
+    duplicate = person(system, two_districts.grid_a)
+    _status(survivor, "green")
+    _status(duplicate, "yellow")
+    services.person_merge(actor=system, survivor=survivor, duplicate=duplicate, reason="x")
+    assert list(ControlStatus.objects.values_list("pk", "colour")) == [(survivor.pk, "green")]
+    detail = AuditEntry.objects.get(action="people.merge").detail
+    assert detail["dropped"] == {"control.controlstatus.person": 1}
