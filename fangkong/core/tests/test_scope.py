@@ -1,7 +1,6 @@
 import pytest
 
 from conftest import Tree
-
 from fangkong.core.scope import Scope, prefix_upper_bound, within
 from fangkong.jurisdictions.models import Jurisdiction
 
