@@ -155,6 +155,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if TESTING:
+    PASSWORD_HASHERS = ["fangkong.accounts.hashers.TestArgon2PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -217,11 +219,15 @@ FANGKONG_GENERATE_KEYS = DEMO or DEBUG or TESTING
 # Background jobs (fangkong.jobs) and notifications (fangkong.notifications).
 FANGKONG_JOB_STALE_SECONDS = env_int("FANGKONG_JOB_STALE_SECONDS", 900)
 FANGKONG_JOB_RETENTION_DAYS = env_int("FANGKONG_JOB_RETENTION_DAYS", 30)
-FANGKONG_SMS_GATEWAY = env_str("FANGKONG_SMS_GATEWAY", "fangkong.notifications.channels.LocalSmsGateway")
+FANGKONG_SMS_GATEWAY = env_str(
+    "FANGKONG_SMS_GATEWAY", "fangkong.notifications.channels.LocalSmsGateway"
+)
 FANGKONG_BASE_URL = env_str("FANGKONG_BASE_URL", "")  # prefix for links sent by SMS and e-mail
 DEFAULT_FROM_EMAIL = env_str("FANGKONG_FROM_EMAIL", "fangkong@localhost")
 # The intranet has no mail relay by default: messages go to files under the data directory.
-EMAIL_BACKEND = env_str("FANGKONG_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_BACKEND = env_str(
+    "FANGKONG_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+)
 EMAIL_FILE_PATH = DATA_DIR / "outbox"
 EMAIL_HOST = env_str("FANGKONG_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("FANGKONG_EMAIL_PORT", 25)
