@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
+from ninja.responses import Status
 
 from fangkong.control import rules, selectors, services
 from fangkong.control.models import ChangeRequest, ControlOrder
@@ -63,7 +64,16 @@ def order_out(order: ControlOrder) -> dict[str, Any]:
         "created_at": order.created_at,
         "released_at": order.released_at,
         "phases": order.phases,
-        "tests": [ScheduledTestOut.from_orm(t) for t in tests],
+        "tests": [
+            {
+                "id": t.pk,
+                "due_on": t.due_on,
+                "status": t.status,
+                "sampled_at": t.sampled_at,
+                "result_ref": t.result_ref,
+            }
+            for t in tests
+        ],
     }
 
 
@@ -97,7 +107,12 @@ def list_orders(
 ) -> dict[str, Any]:
     """Orders in scope, newest first; follow `next_after`. status=active: issued or in effect."""
     page = selectors.order_list(
-        scope=_actor(request).scope, status=status, measure=measure, after=after, limit=limit
+        scope=_actor(request).scope,
+        status=status,
+        measure=measure,
+        after=after,
+        limit=limit,
+        with_tests=True,
     )
     return {"items": [order_out(o) for o in page.items], "next_after": page.next_after}
 
@@ -108,7 +123,7 @@ def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 
 @router.post("/orders", response={200: OrderOut, 201: OrderOut})
-def issue_order(request: HttpRequest, body: OrderIssueIn) -> tuple[int, dict[str, Any]]:
+def issue_order(request: HttpRequest, body: OrderIssueIn) -> Status[dict[str, Any]]:
     """Issue an order: 201 with the new order (issued, or pending_approval without a basis);
     200 with the person's existing order when that one is as strict or stricter."""
     actor = _actor(request)
@@ -129,7 +144,7 @@ def issue_order(request: HttpRequest, body: OrderIssueIn) -> tuple[int, dict[str
         room=room,
         replace_stricter=body.replace_stricter,
     )
-    return (200 if order.absorbed else 201), _fresh(actor, order.pk)
+    return Status(200 if order.absorbed else 201, _fresh(actor, order.pk))
 
 
 @router.post("/orders/{order_id}/status", response=StatusOut)

@@ -69,11 +69,14 @@ def order_list(
     measure: str | None = None,
     after: int | None = None,
     limit: int = PAGE_SIZE,
+    with_tests: bool = False,
 ) -> OrderPage:
     """Orders newest first, one keyset page (no COUNT, no OFFSET). `status="active"` means
-    issued or in effect."""
+    issued or in effect; `with_tests` prefetches the scheduled tests (one more query)."""
     limit = max(1, min(limit, MAX_LIMIT))
     qs = _orders(scope).select_related("person", "person__grid", "person__household")
+    if with_tests:
+        qs = _with_tests(qs)
     if status == "active":
         qs = qs.filter(status__in=rules.ACTIVE)
     elif status:
@@ -145,6 +148,10 @@ def health_code(*, scope: Scope, person_id: int) -> HealthCode:
     """A person's health-code colour derived from their active orders, with the orders that
     make it (green with no reasons when none)."""
     _person(scope, person_id)
+    return _code_of(person_id)
+
+
+def _code_of(person_id: int) -> HealthCode:
     active = list(
         ControlOrder.objects.filter(person_id=person_id, status__in=rules.ACTIVE).order_by("pk")
     )
@@ -160,6 +167,34 @@ def health_code(*, scope: Scope, person_id: int) -> HealthCode:
         )
     colour = code_colour(book, [Measure(r.measure) for r in reasons])
     return HealthCode(colour, reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonControl:
+    person: Person
+    code: HealthCode
+    orders: list[ControlOrder]
+    events: list[OrderEvent]
+
+
+def person_control(*, scope: Scope, person_id: int, limit: int = 50) -> PersonControl:
+    """Everything the person control page shows, loading the person once: the health code
+    with its reasons, the orders with their tests, and the trail (newest first)."""
+    person = _person(scope, person_id)
+    orders = list(
+        _with_tests(_orders(scope).filter(person_id=person_id))
+        .select_related("room")
+        .order_by("-pk")[:limit]
+    )
+    # The colour counts every active order of the person, also one issued elsewhere before
+    # the person moved here: hence no reuse of the scoped `orders`.
+    code = _code_of(person_id)
+    events = list(
+        OrderEvent.objects.filter(order_id__in=[o.pk for o in orders]).order_by("-at", "-pk")[
+            : limit * 4
+        ]
+    )
+    return PersonControl(person, code, orders, events)
 
 
 def _requests(scope: Scope) -> QuerySet[ChangeRequest]:

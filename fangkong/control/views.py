@@ -101,15 +101,15 @@ def order_list(request: HttpRequest) -> HttpResponse:
 def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
     """A person's health code with the orders that make it, their orders and the trail."""
     actor = _actor(request)
-    person = selectors.control_person_get(scope=actor.scope, person_id=person_id)
+    seen = selectors.person_control(scope=actor.scope, person_id=person_id)
     return render(
         request,
         "control/person.html",
         {
-            "person": PersonView.of(person),
-            "code": selectors.health_code(scope=actor.scope, person_id=person.pk),
-            "orders": selectors.orders_of_person(scope=actor.scope, person_id=person.pk),
-            "events": selectors.person_events(scope=actor.scope, person_id=person.pk),
+            "person": PersonView.of(seen.person),
+            "code": seen.code,
+            "orders": seen.orders,
+            "events": seen.events,
             "can_issue": actor.can(Perm.CONTROL_ISSUE),
         },
     )
