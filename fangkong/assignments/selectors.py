@@ -64,8 +64,13 @@ class Page:
     next_after: str | None
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+
+
 def _cursor(item: Assignment) -> str:
-    return f"{item.due_at.isoformat()}_{item.pk}"
+    """URL-safe keyset cursor: the deadline in microseconds since the epoch, and the id."""
+    return f"{(item.due_at - _EPOCH) // _MICRO}_{item.pk}"
 
 
 def _after_q(after: str | None) -> Q:
@@ -73,13 +78,11 @@ def _after_q(after: str | None) -> Q:
     if not after:
         return Q()
     try:
-        stamp, _, pk = after.rpartition("_")
-        due = dt.datetime.fromisoformat(stamp)
+        micros, _, pk = after.partition("_")
+        due = _EPOCH + int(micros) * _MICRO
         last = int(pk)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise Invalid("assignment.cursor", "Bad page cursor", field="after") from exc
-    if due.tzinfo is None:
-        raise Invalid("assignment.cursor", "Bad page cursor", field="after")
     return Q(due_at__gt=due) | Q(due_at=due, pk__gt=last)
 
 
@@ -279,7 +282,7 @@ def board(
         placed.add(c)
         result.by_child.append(ChildRow(child, c))
     own = _difference(total, placed)
-    if own.active or own.done_today or own.overdue:
+    if child_len and (own.active or own.done_today or own.overdue):
         result.by_child.insert(0, ChildRow(None, own))
     return result
 

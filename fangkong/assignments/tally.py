@@ -43,7 +43,7 @@ def apply(deltas: Iterable[Delta]) -> None:
     if not rows:
         return
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    params: list[object] = []
+    params: list[str | int] = []
     for (node, kind), (active, in_progress, overdue) in rows:
         params += [node, rules.parent_path(node), kind, active, in_progress, overdue]
     t = _table()

@@ -34,7 +34,7 @@ def test_overdue_work_climbs_two_levels_exactly_once(
     two_districts: Tree, system: Actor, rulebook: RulebookVersion, personas: dict[str, User]
 ) -> None:
     t = two_districts
-    group_lead = post(t.group_a, "group_leader", account_id=personas["grid_worker"].pk)
+    post(t.group_a, "group_leader", account_id=personas["grid_worker"].pk)
     post(t.village_a, "community_secretary", account_id=personas["district_officer"].pk)
     with clock.frozen(T0):
         item = assignment(system, t.grid_a, due_at=T0 + 2 * HOUR)
@@ -62,7 +62,7 @@ def test_overdue_work_climbs_two_levels_exactly_once(
     assert passes.count() == 2  # one per pass that moved something, none for idle passes
     assert [p.detail["moved"] for p in passes.order_by("seq")] == [1, 1]
     assert Notification.objects.filter(kind="escalation").count() == 2
-    assert Notification.objects.get(kind="escalation", user_id=group_lead.account_id).link == (
+    assert Notification.objects.get(kind="escalation", user_id=personas["grid_worker"].pk).link == (
         f"/assignments/board/{t.group_a.code}/overdue/"
     )
     events = list(item.events.filter(action="escalated").values_list("note", flat=True))
