@@ -15,6 +15,8 @@ from ninja.responses import Status
 from fangkong.control import rules, selectors, services
 from fangkong.control.models import ChangeRequest, ControlOrder
 from fangkong.control.schemas import (
+    BulkStatusIn,
+    BulkStatusOut,
     ChangeRequestOut,
     DecideIn,
     HealthCodeOut,
@@ -115,6 +117,27 @@ def list_orders(
         with_tests=True,
     )
     return {"items": [order_out(o) for o in page.items], "next_after": page.next_after}
+
+
+# Declared before /orders/{order_id}, whose pattern would otherwise match "bulk-status".
+@router.post("/orders/bulk-status", response=BulkStatusOut)
+def bulk_status(request: HttpRequest, body: BulkStatusIn) -> dict[str, Any]:
+    """Change many orders at once, all or nothing. Over the rulebook's bulk threshold, or
+    without a basis, nothing changes yet: the pending request is returned."""
+    actor = _actor(request)
+    orders = selectors.orders_get_many(scope=actor.scope, order_ids=body.order_ids)
+    result = services.orders_bulk_change(
+        actor=actor,
+        orders=orders,
+        to_status=body.to_status,
+        reason=body.reason,
+        basis_type=body.basis_type,
+        basis_id=body.basis_id,
+    )
+    return {
+        "applied": [o.pk for o in result.applied],
+        "pending_request": request_out(result.request) if result.request else None,
+    }
 
 
 @router.get("/orders/{order_id}", response=OrderOut)

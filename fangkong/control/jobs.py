@@ -3,6 +3,8 @@
 - control.order_notify: tell the grid's post holders that a person of their grid came under
   control, for orders that create no assignment (an assignment notifies by itself); one job
   per order, enqueued in the issuing transaction.
+- control.test_positive_notify: a scheduled test came back positive; the grid's post holders
+  hear at once (the case itself is registered by tracing, which issues the case's order).
 - control.tests_mark_missed (daily): pending tests whose day has passed become missed.
 - control.test_reminders (daily): each grid's post holders get one reminder listing how many of
   their persons are due a test today; set-based, one notification per grid, not per test.
@@ -26,7 +28,12 @@ from fangkong.audit.services import record
 from fangkong.control import rules
 from fangkong.control.models import ControlOrder, ScheduledTest
 from fangkong.control.rules import SampleStatus
-from fangkong.control.services import ORDER_NOTIFY_JOB, order_link, refresh_control_status
+from fangkong.control.services import (
+    ORDER_NOTIFY_JOB,
+    POSITIVE_NOTIFY_JOB,
+    order_link,
+    refresh_control_status,
+)
 from fangkong.core import clock
 from fangkong.core.actor import system_actor
 from fangkong.jobs.registry import job, periodic
@@ -89,6 +96,30 @@ def order_notify(payload: dict[str, Any]) -> None:
         body=body,
         link=order_link(order.pk),
         dedupe_key=f"{ORDER_NOTIFY_JOB}:{order.pk}",
+    )
+
+
+@job(POSITIVE_NOTIFY_JOB)
+def test_positive_notify(payload: dict[str, Any]) -> None:
+    test = (
+        ScheduledTest.objects.select_related("order", "order__person")
+        .filter(pk=int(payload["test_id"]), status=SampleStatus.POSITIVE)
+        .first()
+    )
+    if test is None or test.order.person.grid_id is None:
+        return
+    grid_id = test.order.person.grid_id
+    users = _post_holders([grid_id]).get(grid_id, [])
+    if not users:
+        return
+    notify(
+        user_ids=users,
+        subject=_("Positive scheduled test under order %(id)s") % {"id": test.order_id},
+        body=_("The test due %(day)s of person %(person)s is positive (%(ref)s).")
+        % {"day": test.due_on.isoformat(), "person": test.order.person_id, "ref": test.result_ref},
+        link=order_link(test.order_id),
+        kind="warning",
+        dedupe_key=f"{POSITIVE_NOTIFY_JOB}:{test.pk}",
     )
 
 

@@ -74,6 +74,10 @@ class StatusIn(Schema):
     basis_id: str = ""
 
 
+class BulkStatusIn(StatusIn):
+    order_ids: list[int] = Field(min_length=1, max_length=1000)
+
+
 class ChangeRequestOut(Schema):
     id: int
     kind: str
@@ -121,3 +125,8 @@ class TestResultIn(Schema):
     result: str = Field(examples=["negative"])
     sampled_at: dt.datetime
     result_ref: str = ""
+
+
+class BulkStatusOut(Schema):
+    applied: list[int]
+    pending_request: ChangeRequestOut | None

@@ -12,7 +12,7 @@ from fangkong.control import rules
 from fangkong.control.models import ChangeRequest, ControlOrder, OrderEvent, ScheduledTest
 from fangkong.control.rules import SampleStatus
 from fangkong.core import clock
-from fangkong.core.errors import NotAllowed, NotFound
+from fangkong.core.errors import Invalid, NotAllowed, NotFound
 from fangkong.core.perms import Perm
 from fangkong.core.scope import Scope, within
 from fangkong.people.models import Person
@@ -54,6 +54,21 @@ def order_get(*, scope: Scope, order_id: int) -> ControlOrder:
     if order is None:
         raise NotFound("control.order_not_found", "Order not found")
     return order
+
+
+BULK_MAX = 1000
+
+
+def orders_get_many(*, scope: Scope, order_ids: list[int]) -> list[ControlOrder]:
+    """Orders by id, for a bulk change. Raises NotFound if any is missing or outside the
+    scope (naming none of them), Invalid over BULK_MAX ids."""
+    wanted = set(order_ids)
+    if len(wanted) > BULK_MAX:
+        raise Invalid("control.bulk_too_large", f"At most {BULK_MAX} orders at once")
+    orders = list(_orders(scope).filter(pk__in=wanted).order_by("pk"))
+    if len(orders) != len(wanted):
+        raise NotFound("control.order_not_found", "Order not found")
+    return orders
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from fangkong.policy.selectors import BookInForce, rulebook_in_force
 REASON_MAX = 500
 SUBJECT_TYPE = "control.order"
 ORDER_NOTIFY_JOB = "control.order_notify"
+POSITIVE_NOTIFY_JOB = "control.test_positive_notify"
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -464,6 +465,13 @@ def _check_target(order: ControlOrder, to_status: str) -> Status:
         raise Invalid("control.status", "Unknown status", field="to_status") from exc
     if target not in rules.MANUAL_TARGETS:
         raise Invalid("control.status_not_settable", "This status cannot be set by hand")
+    if order.status == Status.PENDING_APPROVAL:
+        # A pending order is decided through its change request, not around it.
+        raise Conflict(
+            "control.pending_approval",
+            "This order waits for approval; decide its change request instead",
+            order_id=order.pk,
+        )
     if not rules.can_transition(order.status, target):
         raise Conflict(
             "control.transition",
@@ -750,8 +758,10 @@ def change_request_decide(
 def _apply_request(actor: Actor, request: ChangeRequest) -> None:
     payload = request.payload
     if request.kind in (ChangeRequest.Kind.MANUAL_ISSUE, ChangeRequest.Kind.DOWNGRADE_ISSUE):
-        order = request.order
-        assert order is not None
+        assert request.order_id is not None
+        order = ControlOrder.objects.select_for_update().get(pk=request.order_id)
+        if order.status != Status.PENDING_APPROVAL:
+            raise Conflict("control.request_stale", "The order is no longer pending approval")
         in_force = rulebook_in_force()
         active = _locked_active(order.person_id)
         decision, absorber_id = rules.supersession(
@@ -851,6 +861,12 @@ def scheduled_test_record(
         basis_type=BasisType.TEST,
         basis_id=ref or f"scheduled-test:{test.pk}",
     )
+    if result == SampleStatus.POSITIVE:
+        enqueue(
+            name=POSITIVE_NOTIFY_JOB,
+            payload={"test_id": test.pk},
+            dedupe_key=f"{POSITIVE_NOTIFY_JOB}:{test.pk}",
+        )
     record(
         actor=actor,
         action="control.test_record",

@@ -416,3 +416,67 @@ def test_the_grid_post_holder_hears_of_a_new_order_and_of_tests_due(
     assert jobs.send_test_reminders(day=factories.TODAY) == 1
     assert mine.count() == 3
     assert jobs.send_test_reminders(day=dt.date(2022, 1, 11)) == 0
+
+
+def test_a_pending_order_is_decided_only_through_its_request(
+    resident: Person, personas: dict[str, User]
+) -> None:
+    officer = actor_of(personas["district_officer"])
+    pending = factories.order(officer, resident, basis_type="manual", basis_id="", reason="tip")
+    with pytest.raises(Conflict) as exc:
+        services.order_change_status(
+            actor=officer,
+            order=pending,
+            to_status="cancelled",
+            reason="x",
+            basis_type="report",
+            basis_id="r",
+        )
+    assert exc.value.code == "control.pending_approval"
+
+
+def test_a_manual_issue_approved_after_a_stricter_order_arrived_is_absorbed(
+    resident: Person, system: Actor, personas: dict[str, User]
+) -> None:
+    officer = actor_of(personas["district_officer"])
+    pending = factories.order(
+        officer,
+        resident,
+        Category.COPRESENCE_CONTACT,
+        basis_type="manual",
+        basis_id="",
+        reason="tip",
+    )
+    strong = factories.order(system, resident, Category.CLOSE_CONTACT)
+    request = ChangeRequest.objects.get(order=pending)
+    services.change_request_decide(
+        actor=actor_of(personas["city_commander"]), request=request, approve=True, reason="ok"
+    )
+    pending.refresh_from_db()
+    strong.refresh_from_db()
+    assert (pending.status, strong.status) == ("cancelled", "issued")
+    assert OrderEvent.objects.filter(order=strong, action="absorbed").exists()
+
+
+def test_a_positive_scheduled_test_alerts_the_grid_at_once(
+    two_districts: Tree, resident: Person, system: Actor, personas: dict[str, User]
+) -> None:
+    from fangkong.jobs.models import Job
+
+    worker = personas["grid_worker"]
+    Post.objects.create(
+        jurisdiction=two_districts.grid_a,
+        jurisdiction_path=two_districts.grid_a.path,
+        kind="grid_worker",
+        holder_name="网格员",
+        account_id=worker.pk,
+    )
+    order = factories.order(system, resident, Category.SECONDARY_CONTACT)
+    test = ScheduledTest.objects.filter(order=order).order_by("due_on")[0]
+    services.scheduled_test_record(
+        actor=system, test=test, result="positive", sampled_at=factories.NOW, result_ref="T-9"
+    )
+    job = Job.objects.get(name="control.test_positive_notify")
+    jobs.test_positive_notify(job.payload)
+    alert = Notification.objects.filter(user_id=worker.pk, kind="warning").get()
+    assert "T-9" in alert.body

@@ -267,6 +267,18 @@ API_CALLS = [
         },
     ),
     ApiCall(
+        "post-bulk-status",
+        "post",
+        lambda s: "/api/control/orders/bulk-status",
+        lambda s: {
+            "order_ids": [s.order.pk],
+            "to_status": "in_effect",
+            "reason": "placed",
+            "basis_type": "report",
+            "basis_id": "list-1",
+        },
+    ),
+    ApiCall(
         "post-release",
         "post",
         lambda s: f"/api/control/orders/{s.order.pk}/release",
