@@ -241,7 +241,7 @@ def scheduled_test_get(*, scope: Scope, test_id: int) -> ScheduledTest:
     return test
 
 
-def tests_due(*, scope: Scope, day: dt.date, limit: int = 500) -> list[ScheduledTest]:  # noqa: PT028
+def tests_due(*, scope: Scope, day: dt.date, limit: int = 200) -> list[ScheduledTest]:  # noqa: PT028
     """Pending tests of active orders due on `day` (and overdue pending ones), by day."""
     _check(scope)
     qs = within(ScheduledTest.objects.all(), scope).filter(

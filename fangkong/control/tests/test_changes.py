@@ -480,3 +480,38 @@ def test_a_positive_scheduled_test_alerts_the_grid_at_once(
     jobs.test_positive_notify(job.payload)
     alert = Notification.objects.filter(user_id=worker.pk, kind="warning").get()
     assert "T-9" in alert.body
+
+
+def test_every_status_change_of_an_order_has_a_reason_a_basis_and_an_audit_row(
+    resident: Person, system: Actor, personas: dict[str, User]
+) -> None:
+    officer = actor_of(personas["district_officer"])
+    weak = factories.order(officer, resident, Category.COPRESENCE_CONTACT, basis_id="dwell-1")
+    order = factories.order(officer, resident, Category.SECONDARY_CONTACT)
+    services.order_change_status(
+        actor=officer,
+        order=order,
+        to_status="in_effect",
+        reason="placed",
+        basis_type="report",
+        basis_id="v-1",
+    )
+    _sample_all(officer, order)
+    with on(dt.date(2022, 1, 17)):
+        services.order_release(actor=officer, order=order, reason="done")
+    moves = OrderEvent.objects.exclude(to_status="").exclude(action="test")
+    assert {(e.order_id, e.to_status) for e in moves} == {
+        (weak.pk, "issued"),
+        (weak.pk, "superseded"),
+        (order.pk, "issued"),
+        (order.pk, "in_effect"),
+        (order.pk, "released"),
+    }
+    for event in moves:
+        assert event.reason.strip()
+        assert event.basis_type
+        assert event.basis_id
+        assert event.policy_version is not None
+    audited = AuditEntry.objects.filter(target_type="control.controlorder")
+    assert audited.count() == moves.count()
+    assert all(entry.reason.strip() for entry in audited)
