@@ -65,6 +65,9 @@ CAPACITY: dict[str, tuple[int, int]] = {
 }
 
 
+Rooms = tuple[tuple[str, int, int], ...]  # (number, floor, beds) of a quarantine facility
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceDraft:
     code: str
@@ -76,7 +79,7 @@ class PlaceDraft:
     capacity: int
     responsible_name: str
     responsible_phone: str
-    rooms: tuple[tuple[str, int, int], ...] = ()  # (number, floor, beds), facilities only
+    rooms: Rooms = ()
 
 
 def place_counts(plan: CityPlan) -> dict[str, int]:
@@ -99,7 +102,7 @@ def draft_places(plan: CityPlan, phones: Phones) -> Iterator[PlaceDraft]:
         by_district.setdefault(grid.path.split("/")[2], []).append(grid)
     serial = 0
 
-    def draft(kind: str, grid: NodePlan, name: str, rooms: tuple[tuple[str, int, int], ...] = ()) -> PlaceDraft:  # fmt: skip
+    def draft(kind: str, grid: NodePlan, name: str, rooms: Rooms = ()) -> PlaceDraft:
         nonlocal serial
         serial += 1
         low, high = CAPACITY[kind]
@@ -145,7 +148,7 @@ def draft_places(plan: CityPlan, phones: Phones) -> Iterator[PlaceDraft]:
             yield draft(PlaceKind.VILLAGE_CLINIC, first_grid, village.name + "卫生站")
 
 
-def _rooms(rng: random.Random) -> tuple[tuple[str, int, int], ...]:
+def _rooms(rng: random.Random) -> Rooms:
     floors = rng.randint(3, 12)
     per_floor = rng.randint(8, 30)
     rooms = []
