@@ -46,9 +46,11 @@ class DemoOrders:
 def demo_orders_issue(*, actor: Actor, per_district: int = 20) -> DemoOrders:
     """Issue demo orders in every district (deterministic: the first persons by id).
 
-    Needs a rulebook in force. Persons already under control are absorbed, not doubled, so
-    running it twice adds trail entries but no orders.
+    Needs a rulebook in force. Does nothing when demo orders exist already, so a restarted
+    demo keeps its orders (and its trail) as they were.
     """
+    if ControlOrder.objects.filter(basis_id__startswith="demo-").exists():
+        return DemoOrders(0, 0, 0, 0)
     today = clock.local_date()
     sampled = clock.local_midnight(today) + dt.timedelta(hours=8)
     system = Scope.system()

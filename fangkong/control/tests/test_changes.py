@@ -515,3 +515,18 @@ def test_every_status_change_of_an_order_has_a_reason_a_basis_and_an_audit_row(
     audited = AuditEntry.objects.filter(target_type="control.controlorder")
     assert audited.count() == moves.count()
     assert all(entry.reason.strip() for entry in audited)
+
+
+def test_daily_jobs_are_registered_and_run_for_the_city_day_of_their_slot(
+    resident: Person, system: Actor
+) -> None:
+    from fangkong.jobs import registry
+
+    for name in ("control.tests_mark_missed", "control.test_reminders", "control.phases_advance"):
+        spec = registry.get(name)
+        assert spec is not None
+        assert spec.every == dt.timedelta(days=1)
+    factories.order(system, resident, Category.SECONDARY_CONTACT)  # tests 10, 13, 16 Jan
+    # The slot of 14 January starts at local midnight, 16:00 UTC the day before.
+    jobs.tests_mark_missed_job({"slot": "2022-01-13T16:00:00+00:00"})
+    assert ScheduledTest.objects.filter(status="missed").count() == 2
