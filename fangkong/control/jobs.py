@@ -8,6 +8,8 @@
 - control.tests_mark_missed (daily): pending tests whose day has passed become missed.
 - control.test_reminders (daily): each grid's post holders get one reminder listing how many of
   their persons are due a test today; set-based, one notification per grid, not per test.
+- control.orders_follow_people (hourly): active orders of persons who moved follow them to
+  their new jurisdiction (services.orders_follow_people).
 - control.phases_advance (daily): orders whose phase changed today (centralized quarantine to
   home health monitoring) get their current measure and the person's code colour updated.
 
@@ -32,6 +34,7 @@ from fangkong.control.services import (
     ORDER_NOTIFY_JOB,
     POSITIVE_NOTIFY_JOB,
     order_link,
+    orders_follow_people,
     refresh_control_status,
 )
 from fangkong.core import clock
@@ -212,3 +215,8 @@ def advance_phases(*, today: dt.date) -> int:
 @periodic("control.phases_advance", every=DAILY)
 def phases_advance_job(payload: dict[str, Any]) -> None:
     advance_phases(today=_slot_day(payload))
+
+
+@periodic("control.orders_follow_people", every=dt.timedelta(hours=1))
+def orders_follow_people_job(payload: dict[str, Any]) -> None:
+    orders_follow_people(actor=system_actor("control.orders_follow_people"))

@@ -16,6 +16,7 @@ from fangkong.control.services._common import (
 )
 from fangkong.control.services.approval import change_request_decide
 from fangkong.control.services.issue import order_issue
+from fangkong.control.services.moves import orders_follow_people
 from fangkong.control.services.samples import scheduled_test_record
 from fangkong.control.services.status import (
     BulkChange,
@@ -37,6 +38,7 @@ __all__ = [
     "order_link",
     "order_release",
     "orders_bulk_change",
+    "orders_follow_people",
     "refresh_control_status",
     "scheduled_test_record",
 ]

@@ -26,7 +26,7 @@ from fangkong.jurisdictions.models import Jurisdiction
 from fangkong.jurisdictions.selectors import jurisdiction_get
 from fangkong.people.models import Person
 from fangkong.policy.rules import code_colour
-from fangkong.policy.schema import CodeColour, Measure
+from fangkong.policy.schema import Category, CodeColour, Measure
 from fangkong.policy.selectors import BookInForce, rulebook_in_force
 
 REASON_MAX = 500
@@ -149,6 +149,31 @@ def _grid_of(person: Person) -> Jurisdiction:
         return person.grid
     code = person.jurisdiction_path.rstrip("/").rsplit("/", 1)[-1]
     return jurisdiction_get(scope=Scope.system(), code=code)
+
+
+def _create_work(actor: Actor, order: ControlOrder, person: Person, *, dedupe_key: str) -> bool:
+    """The duty of the order's category for the person's grid; False when it has none (cases
+    are the hospital's, key populations are routine). The assignment notifies the grid's post
+    holder itself."""
+    category = Category(order.category)
+    duty = rules.DUTY_OF_CATEGORY.get(category)
+    if duty is None:
+        return False
+    until = _iso(order.release_on) or "open-ended"
+    assignments.assignment_create(
+        actor=actor,
+        kind=duty.value,
+        jurisdiction=_grid_of(person),
+        title=f"{category.value.replace('_', ' ')}: {order.measure.replace('_', ' ')} "
+        f"from {order.start_date.isoformat()} until {until} (order {order.pk})",
+        subject_type=SUBJECT_TYPE,
+        subject_id=order.pk,
+        person_id=person.pk,
+        duty=duty,
+        dedupe_key=dedupe_key,
+        detail={"measure": order.measure, "release_on": _iso(order.release_on)},
+    )
+    return True
 
 
 def _close_work(actor: Actor, order: ControlOrder, outcome: str) -> None:

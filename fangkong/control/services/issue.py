@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.db import transaction
 
-from fangkong.assignments import services as assignments
 from fangkong.audit.services import record
 from fangkong.control import rules
 from fangkong.control.models import (
@@ -17,14 +16,13 @@ from fangkong.control.models import (
 from fangkong.control.rules import BasisType, Status, Supersession
 from fangkong.control.services._common import (
     ORDER_NOTIFY_JOB,
-    SUBJECT_TYPE,
     _active_facts,
     _actor_key,
     _clean_basis,
     _clean_reason,
     _close_work,
+    _create_work,
     _event,
-    _grid_of,
     _in_scope,
     _iso,
     _locked_active,
@@ -276,25 +274,7 @@ def _activate(
         | {"superseded": superseded, "change_request": approval.pk if approval else None},
     )
     person = Person.objects.select_related("grid").get(pk=order.person_id)
-    category = Category(order.category)
-    duty = rules.DUTY_OF_CATEGORY.get(category)
-    if duty is not None:
-        # The assignment notifies the grid's post holder itself: no second message from here.
-        until = _iso(order.release_on) or "open-ended"
-        assignments.assignment_create(
-            actor=actor,
-            kind=duty.value,
-            jurisdiction=_grid_of(person),
-            title=f"{category.value.replace('_', ' ')}: {order.measure.replace('_', ' ')} "
-            f"from {order.start_date.isoformat()} until {until} (order {order.pk})",
-            subject_type=SUBJECT_TYPE,
-            subject_id=order.pk,
-            person_id=person.pk,
-            duty=duty,
-            dedupe_key=f"control.order:{order.pk}",
-            detail={"measure": order.measure, "release_on": _iso(order.release_on)},
-        )
-    else:
+    if not _create_work(actor, order, person, dedupe_key=f"control.order:{order.pk}"):
         enqueue(
             name=ORDER_NOTIFY_JOB,
             payload={"order_id": order.pk},

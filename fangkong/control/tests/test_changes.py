@@ -530,3 +530,29 @@ def test_daily_jobs_are_registered_and_run_for_the_city_day_of_their_slot(
     # The slot of 14 January starts at local midnight, 16:00 UTC the day before.
     jobs.tests_mark_missed_job({"slot": "2022-01-13T16:00:00+00:00"})
     assert ScheduledTest.objects.filter(status="missed").count() == 2
+
+
+def test_an_order_follows_its_person_to_another_district(
+    two_districts: Tree, resident: Person, system: Actor, personas: dict[str, User]
+) -> None:
+    from fangkong.people.services import person_update
+
+    order = factories.order(system, resident, Category.SECONDARY_CONTACT)
+    person_update(actor=system, person=resident, reason="moved", grid=two_districts.grid_b)
+    assert services.orders_follow_people(actor=system) == 1
+    assert services.orders_follow_people(actor=system) == 0
+    order.refresh_from_db()
+    assert order.jurisdiction_path == two_districts.grid_b.path
+    assert set(ScheduledTest.objects.values_list("jurisdiction_path", flat=True)) == {
+        two_districts.grid_b.path
+    }
+    assert OrderEvent.objects.filter(order=order, action="moved").exists()
+    work = Assignment.objects.filter(subject_id=str(order.pk)).order_by("pk")
+    assert [(w.jurisdiction_path, w.closed_at is None) for w in work] == [
+        (two_districts.grid_a.path, False),
+        (two_districts.grid_b.path, True),
+    ]
+    sibling = actor_of(personas["sibling_district_officer"])
+    assert selectors.order_get(scope=sibling.scope, order_id=order.pk).pk == order.pk
+    with pytest.raises(NotFound):
+        selectors.order_get(scope=actor_of(personas["district_officer"]).scope, order_id=order.pk)
