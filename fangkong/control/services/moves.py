@@ -40,7 +40,8 @@ def orders_follow_people(*, actor: Actor) -> int:
 @transaction.atomic
 def _move(actor: Actor, order_id: int) -> bool:
     order = (
-        ControlOrder.objects.select_for_update()
+        # Lock the order row only: the grid is on the nullable side of an outer join.
+        ControlOrder.objects.select_for_update(of=("self",))
         .select_related("person", "person__grid")
         .filter(pk=order_id, status__in=rules.ACTIVE)
         .first()
