@@ -177,7 +177,8 @@ def _render_order(
             "order": order,
             "person": PersonView.of(order.person),
             "phases": rules.phases_from_json(order.phases),
-            "tests": tests,
+            # one form per test row, each with its own element ids
+            "tests": [(t, SampleResultForm(auto_id=f"id_t{t.pk}_%s")) for t in tests],
             "next_test": rules.next_test(facts),
             "blockers": rules.release_blockers(
                 facts, release_on=order.release_on, today=clock.local_date()
@@ -186,7 +187,6 @@ def _render_order(
             "can_change": can_change,
             "status_form": status_form or StatusForm(),
             "release_form": ReleaseForm(),
-            "result_form": SampleResultForm(),
         },
         status=status,
     )
@@ -293,8 +293,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
         request,
         "control/approvals.html",
         {
-            "requests": pending,
-            "form": DecideForm(),
+            "requests": [(r, DecideForm(auto_id=f"id_r{r.pk}_%s")) for r in pending],
             "can_approve": actor.can(Perm.CONTROL_APPROVE),
         },
     )
