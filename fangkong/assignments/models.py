@@ -88,6 +88,13 @@ class Assignment(models.Model):
                 name="asg_level0_due_idx",
                 condition=Q(closed_at__isnull=True, escalation_level=0),
             ),
+            # The escalation pass: per tree level, a deadline window, checking the stored
+            # level from the index alone (a pass that moves nothing reads no table rows).
+            models.Index(
+                fields=["jurisdiction_level", "due_at", "escalation_level"],
+                name="asg_escalation_idx",
+                condition=ACTIVE,
+            ),
             models.Index(
                 fields=["escalated_path", "due_at"],
                 name="asg_active_holder_idx",
