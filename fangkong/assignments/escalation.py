@@ -90,8 +90,7 @@ def escalate_pass(*, now: dt.datetime | None = None) -> PassResult:
     if not moved:
         return PassResult(0, 0, 0)
     moved_now = Assignment.objects.filter(escalated_at=now)
-    newly_overdue = moved_now.filter(overdue_since=now).count()
-    tally.add_newly_overdue(at=now)
+    newly_overdue = tally.add_newly_overdue(at=now)
     _history(now)
     holders = _notify_holders(moved_now, now)
     record(

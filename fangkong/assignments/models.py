@@ -37,7 +37,12 @@ class Assignment(models.Model):
     person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    # No index on the three foreign keys below that nothing reads by (the node and holder are
+    # read by their paths): every index is written again for each of the hundreds of thousands
+    # of rows an escalation pass can move.
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     jurisdiction_path = models.CharField(max_length=255)
     jurisdiction_level = models.PositiveSmallIntegerField()
     post = models.ForeignKey(
@@ -49,7 +54,12 @@ class Assignment(models.Model):
     # capped where the holder reaches the city. `escalated_to` is the current holder node.
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_to = models.ForeignKey(
-        Jurisdiction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Jurisdiction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     escalated_path = models.CharField(max_length=255, blank=True, default="")
     escalated_at = models.DateTimeField(null=True, blank=True)  # the last pass that moved it
@@ -57,9 +67,10 @@ class Assignment(models.Model):
     outcome = models.TextField(blank=True, default="")
     reason = models.TextField(blank=True, default="")
     policy_version = models.PositiveIntegerField(null=True, blank=True)
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # NULL, not "", for "no key": the unique constraint below leaves NULLs out.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     reassigned_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -67,6 +78,15 @@ class Assignment(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        constraints = [
+            # A constraint rather than unique=True: no second (LIKE) index on PostgreSQL, and
+            # no entries for the many items without a key.
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                name="asg_dedupe_key_uniq",
+                condition=Q(dedupe_key__isnull=False),
+            )
+        ]
         indexes = [
             *path_indexes("assignment"),
             # Inbox and overdue lists: a subtree's active work by deadline, and the deadline
@@ -111,7 +131,6 @@ class Assignment(models.Model):
                 condition=Q(escalated_at__isnull=False),
             ),
             models.Index(fields=["subject_type", "subject_id"], name="asg_subject_idx"),
-            models.Index(fields=["post", "due_at"], name="asg_post_due_idx", condition=ACTIVE),
         ]
 
     def __str__(self) -> str:
@@ -139,7 +158,10 @@ class AssignmentEvent(models.Model):
         CLOSED = "closed", _("Closed by another record")
         ESCALATED = "escalated", _("Escalated")
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events")
+    # Not indexed alone: `asgevent_asg_at_idx` leads with it.
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     at = models.DateTimeField()
     action = models.CharField(max_length=16, choices=Action.choices)
     actor_label = models.CharField(max_length=150)
@@ -178,3 +200,29 @@ class AssignmentTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_path} {self.kind}: {self.active}"
+
+
+class AssignmentDayTally(models.Model):
+    """Work completed (status done) per node (the node's whole subtree), kind and city day.
+
+    The board's "done today" reads one row per kind for the node and its children instead of
+    counting the day's completions. Completed work never reopens, so rows only grow; they are
+    written with the completion, in its transaction, and `tally.rebuild` recomputes them.
+    """
+
+    node_path = models.CharField(max_length=255)
+    parent_path = models.CharField(max_length=255)
+    kind = models.CharField(max_length=40)
+    day = models.DateField()  # the local (city) date of `closed_at`
+    done = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node_path", "day", "kind"], name="asgdaytally_node_day_kind_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["parent_path", "day"], name="asgdaytally_parent_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_path} {self.day} {self.kind}: {self.done}"

@@ -244,6 +244,8 @@ def _move(
         fields.append("reason")
     item.save(update_fields=fields)
     tally.apply([leaving, tally.state_delta(item, +1)])
+    if to == Status.DONE:
+        tally.add_done([(item.jurisdiction_path, item.kind)], at=now)
     _event(item, actor=actor, action=action, from_status=before, note=note, detail=detail)
     record(
         actor=actor,
@@ -367,6 +369,7 @@ def assignments_close_for_subject(
     )
     AssignmentEvent.objects.bulk_create(events)
     tally.apply(deltas)
+    tally.add_done([(i.jurisdiction_path, i.kind) for i in items], at=now)
     record(
         actor=actor,
         action="assignments.close_for_subject",

@@ -9,7 +9,12 @@ import pytest
 from conftest import Tree, actor_of
 from fangkong.accounts.models import User
 from fangkong.assignments import services, tally
-from fangkong.assignments.models import Assignment, AssignmentEvent, AssignmentTally
+from fangkong.assignments.models import (
+    Assignment,
+    AssignmentDayTally,
+    AssignmentEvent,
+    AssignmentTally,
+)
 from fangkong.assignments.tests.factories import T0, assignment, post
 from fangkong.audit.models import AuditEntry
 from fangkong.core import clock
@@ -286,12 +291,14 @@ def test_close_for_subject_closes_only_active_work_in_scope(
     )
 
 
-def _tally_snapshot() -> set[tuple[str, str, str, int, int, int]]:
-    return set(
-        AssignmentTally.objects.filter(active__gt=0).values_list(
-            "node_path", "parent_path", "kind", "active", "in_progress", "overdue"
-        )
+def _tally_snapshot() -> set[tuple[object, ...]]:
+    active = AssignmentTally.objects.filter(active__gt=0).values_list(
+        "node_path", "parent_path", "kind", "active", "in_progress", "overdue"
     )
+    done = AssignmentDayTally.objects.filter(done__gt=0).values_list(
+        "node_path", "parent_path", "kind", "day", "done"
+    )
+    return {("active", *r) for r in active} | {("done", *r) for r in done}
 
 
 def test_the_tally_kept_by_writes_equals_a_rebuild(
@@ -318,8 +325,20 @@ def test_the_tally_kept_by_writes_equals_a_rebuild(
         escalate_overdue()
         services.assignment_reject(actor=system, assignment=items[0], reason="dup")
         services.assignment_reassign(actor=system, assignment=items[2], to=t.grid_a, reason="r")
+    with clock.frozen(T0 + dt.timedelta(hours=20)):  # the next day in the city
+        services.assignment_complete(actor=system, assignment=items[1], outcome="ok")
+        services.assignments_close_for_subject(
+            actor=system,
+            subject_type="person",
+            subject_id=items[3].subject_id,
+            outcome="isolated",
+        )
     kept = _tally_snapshot()
+    assert {r[4] for r in kept if r[0] == "done"} == {
+        dt.date(2022, 1, 20),
+        dt.date(2022, 1, 21),
+    }
     tally.rebuild()
     assert _tally_snapshot() == kept
     city = AssignmentTally.objects.filter(node_path="/4409/")
-    assert sum(r.active for r in city) == 4
+    assert sum(r.active for r in city) == 2
