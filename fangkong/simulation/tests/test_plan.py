@@ -126,12 +126,14 @@ def test_id_numbers_stay_unique_when_a_birth_day_is_crowded() -> None:
 
 def test_places_cover_every_kind_and_facilities_have_rooms() -> None:
     from fangkong.places.models import PlaceKind
+    from fangkong.places.rules import normalise_code
 
     plan = plan_city(population=5000, seed=2, name="甲市")
     drafts = list(draft_places(plan, Phones(random.Random(2))))
     assert {d.kind for d in drafts} == set(PlaceKind.values)
     assert all(d.rooms for d in drafts if d.kind == PlaceKind.QUARANTINE_FACILITY)
     assert len({d.code for d in drafts}) == len(drafts)
+    assert all(normalise_code(d.code) == d.code for d in drafts)
 
 
 @pytest.mark.slow
