@@ -208,10 +208,6 @@ class ControlStatus(models.Model):
     over millions of persons. Kept in sync by control.services only; the health_code selector
     computes from the orders and is the truth when they disagree."""
 
-    # On a person merge the survivor's row is kept and the duplicate's dropped; the orders
-    # themselves move to the survivor and the next status refresh recomputes the colour.
-    PERSON_MERGE = "keep_survivor"
-
     person = models.OneToOneField(
         Person, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
