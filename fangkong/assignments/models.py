@@ -101,10 +101,12 @@ class Assignment(models.Model):
                 name="asg_active_due_idx",
                 condition=ACTIVE,
             ),
-            # Not yet escalated: the board's "due soon" and "overdue since the last pass",
-            # and the escalation pass's first step.
+            # Not yet escalated: the board's "due soon" and "overdue since the last pass".
+            # The level leads although the condition fixes it: SQLite's planner then sees an
+            # equality and a range, and picks this index over asg_active_due_idx (which also
+            # holds the escalated items and needs table reads for kind and level).
             models.Index(
-                fields=["due_at", "jurisdiction_path", "kind"],
+                fields=["escalation_level", "due_at", "jurisdiction_path", "kind"],
                 name="asg_level0_due_idx",
                 condition=Q(closed_at__isnull=True, escalation_level=0),
             ),

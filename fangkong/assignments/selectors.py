@@ -242,17 +242,22 @@ def board(
         c.done_today += day_row.done
 
     # Items not yet escalated whose deadline falls before the end of the window: those already
-    # past it are overdue since the last pass, the rest are due soon. The subtree is tested on
-    # a path prefix the planners cannot take an index for, on purpose: the deadline range of
-    # `asg_level0_due_idx` is the narrow side (a few hours of deadlines), while a subtree's
-    # path range can hold all of the city's active work (SQLite chose it and read 150,000
-    # index entries for the city board).
+    # past it are overdue since the last pass, the rest are due soon.
     soon_end = now + dt.timedelta(hours=due_soon_hours)
+    window_qs = Assignment.objects.filter(
+        closed_at__isnull=True, escalation_level=0, due_at__lt=soon_end
+    )
+    if _vendor(window_qs) == "sqlite":
+        # The subtree as a prefix test no index serves, on purpose: SQLite's planner took the
+        # subtree's path range (all 150,000 active items of the city) over the few hours of
+        # deadlines in asg_level0_due_idx (9,403 entries): 450 ms against 5 ms.
+        window_qs = window_qs.alias(root=Substr("jurisdiction_path", 1, len(node.path))).filter(
+            root=node.path
+        )
+    else:  # PostgreSQL weighs both ranges from its statistics and picks the narrower one.
+        window_qs = _subtree(window_qs, node)
     window = (
-        Assignment.objects.filter(closed_at__isnull=True, escalation_level=0, due_at__lt=soon_end)
-        .alias(root=Substr("jurisdiction_path", 1, len(node.path)))
-        .filter(root=node.path)
-        .annotate(child=child_of)
+        window_qs.annotate(child=child_of)
         .values("kind", "child")
         .annotate(
             late=Count("id", filter=Q(due_at__lt=now)),
