@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils.translation import gettext
 from pytest_django import DjangoAssertNumQueries
 
 from conftest import Tree
@@ -190,7 +191,8 @@ def test_reassign_page_redirects_to_the_new_item(
         f"/assignments/{new.pk}/reassign/", {"to": "440903001001001001", "reason": "x"}
     )
     assert response.status_code == 200  # the form again: the sibling's grid is "no such node"
-    assert "No such node" in response.content.decode()
+    # the form error in the page's language (the UI speaks Simplified Chinese by default)
+    assert gettext("No such node in your area") in response.content.decode()
     assert Assignment.objects.filter(status="open").get().pk == new.pk
 
 
