@@ -189,7 +189,9 @@ def setup(target: Target, *, rows: int, open_pct: int, spread: tuple[int, int]) 
     figures["insert_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     with transaction.atomic():
-        figures["tally_rows"] = tally.rebuild()
+        rebuilt = tally.rebuild()
+    figures["tally_rows"] = rebuilt.active_rows
+    figures["day_tally_rows"] = rebuilt.day_rows
     figures["tally_rebuild_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     with connection.cursor() as cursor:
