@@ -1,22 +1,18 @@
 """Demo accounts: one per role, bound to a fitting node of the synthetic city.
 
 Passwords are generated on every run and printed once; an existing demo account gets a new
-password through `demo_password_reset`, which audits like any other account write.
+password through `accounts.services.user_set_password`, which audits like any other account write.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from fangkong.accounts.models import User
 from fangkong.accounts.roles import Role
-from fangkong.accounts.services import generate_password, user_create, user_move
-from fangkong.audit.services import record
-from fangkong.core.actor import Actor, require
+from fangkong.accounts.services import generate_password, user_create, user_move, user_set_password
+from fangkong.core.actor import Actor
 from fangkong.core.errors import NotFound
-from fangkong.core.perms import Perm
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.places.models import Place, PlaceKind
 
@@ -29,18 +25,6 @@ class DemoAccount:
     role: str
     jurisdiction: str
     password: str
-
-
-@transaction.atomic
-def demo_password_reset(*, actor: Actor, user: User, password: str) -> User:
-    """Give an account a new password (demo runs print fresh ones each time)."""
-    require(actor, Perm.ACCOUNT_ADMIN)
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    record(
-        actor=actor, action="simulation.demo_password_reset", target=user, reason="fangkong demo"
-    )
-    return user
 
 
 def _first(level: Level, under: Jurisdiction | None = None) -> Jurisdiction:
@@ -106,7 +90,7 @@ def demo_accounts_ensure(*, actor: Actor) -> list[DemoAccount]:
                 display_name=f"演示 {role.label}",
             )
         else:
-            demo_password_reset(actor=actor, user=user, password=password)
+            user_set_password(actor=actor, user=user, password=password, reason="fangkong demo")
             if list(user.jurisdictions.all()) != [node]:
                 user_move(actor=actor, user=user, jurisdictions=[node], reason="fangkong demo")
         accounts.append(

@@ -77,4 +77,29 @@ def test_running_demo_again_keeps_the_city_and_resets_passwords(settings: Settin
     for username, password in second.items():
         assert password != first[username]
         assert User.objects.get(username=username).check_password(password)
-    assert AuditEntry.objects.filter(action="simulation.demo_password_reset").count() == len(Role)
+    assert AuditEntry.objects.filter(action="accounts.user_set_password").count() == len(Role)
+
+
+def test_demo_publishes_a_rulebook_and_gives_several_districts_orders_and_work(
+    settings: SettingsWrapper,
+) -> None:
+    from fangkong.assignments.models import Assignment
+    from fangkong.control.models import ControlOrder
+    from fangkong.policy.selectors import rulebook_in_force
+
+    output = _demo(settings)
+    assert rulebook_in_force().book.edition == "winter-2021"
+    assert "Control orders:" in output
+    districts_with_orders = {
+        path.split("/")[2]
+        for path in ControlOrder.objects.values_list("jurisdiction_path", flat=True)
+    }
+    districts_with_work = {
+        path.split("/")[2]
+        for path in Assignment.objects.values_list("jurisdiction_path", flat=True)
+    }
+    assert len(districts_with_orders) >= 2
+    assert len(districts_with_work) >= 2
+    orders_before = ControlOrder.objects.count()
+    _demo(settings)  # a restarted demo keeps its orders and issues no second set
+    assert ControlOrder.objects.count() == orders_before

@@ -6,15 +6,22 @@
 
 from __future__ import annotations
 
-import os
+import signal
+import subprocess
 import sys
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from fangkong.control.demo import demo_orders_issue
 from fangkong.core.actor import system_actor
+from fangkong.core.errors import Conflict
+from fangkong.policy.editions import edition_text
+from fangkong.policy.selectors import rulebook_in_force
+from fangkong.policy.services import rulebook_publish
 from fangkong.simulation.city import city_generate
 from fangkong.simulation.clear import city_exists
 from fangkong.simulation.demo_accounts import DemoAccount, demo_accounts_ensure
@@ -29,6 +36,12 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default="127.0.0.1:8000")
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--no-serve", action="store_true", help="prepare everything, then exit")
+        parser.add_argument(
+            "--edition",
+            default="winter-2021",
+            help="rulebook edition published when none is in force (winter-2021, ninth-edition-2022)",
+        )
+        parser.add_argument("--orders-per-district", type=int, default=20)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO:
@@ -51,17 +64,63 @@ class Command(BaseCommand):
                 f"{summary['places']:,} places, in {summary['seconds']}s"
             )
         call_command("collectstatic", interactive=False, verbosity=0)
-        accounts = demo_accounts_ensure(actor=system_actor("demo"))
+        demo = system_actor("demo")
+        self._ensure_rulebook(options["edition"])
+        made = demo_orders_issue(actor=demo, per_district=options["orders_per_district"])
+        if made.issued:
+            self.stdout.write(
+                f"Control orders: {made.issued} issued, {made.in_effect} in effect, "
+                f"{made.tests_recorded} test results, {made.pending_requests} awaiting approval"
+            )
+        accounts = demo_accounts_ensure(actor=demo)
         self._print_accounts(accounts)
         if options["no_serve"]:
             return
-        self.stdout.write(f"Serving on http://{options['bind']}/ (Ctrl-C stops)")
+        self._serve(options["bind"], options["workers"])
+
+    def _ensure_rulebook(self, edition: str) -> None:
+        try:
+            in_force = rulebook_in_force()
+        except Conflict:
+            version = rulebook_publish(
+                actor=system_actor("demo"), text=edition_text(edition), note=f"demo: {edition}"
+            )
+            self.stdout.write(f"Rulebook: published {version.edition} as version {version.version}")
+        else:
+            self.stdout.write(
+                f"Rulebook: version {in_force.version} ({in_force.book.edition}) in force"
+            )
+
+    def _serve(self, bind: str, workers: int) -> None:
+        """Run the web server and the job worker side by side until either stops or Ctrl-C."""
+        self.stdout.write(f"Serving on http://{bind}/ with a job worker (Ctrl-C stops both)")
         self.stdout.flush()
-        argv = [
-            sys.executable, "-m", "gunicorn", "fangkong.wsgi",
-            "-b", options["bind"], "-w", str(options["workers"]),
-        ]  # fmt: skip
-        os.execvp(argv[0], argv)  # noqa: S606 - replaces this process; Ctrl-C reaches gunicorn
+        python = sys.executable
+        children = [
+            # Our own interpreter and fixed arguments; `bind` is the operator's option.
+            subprocess.Popen(  # noqa: S603
+                [python, "-m", "gunicorn", "fangkong.wsgi", "-b", bind, "-w", str(workers)]
+            ),
+            subprocess.Popen([python, "-m", "fangkong", "worker"]),  # noqa: S603
+        ]
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while all(child.poll() is None for child in children):
+                try:
+                    children[0].wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    continue
+        finally:
+            stop(signal.SIGTERM, None)
+            for child in children:
+                child.wait(timeout=30)
 
     def _print_accounts(self, accounts: list[DemoAccount]) -> None:
         header = ("username", "role", "jurisdiction", "password")
