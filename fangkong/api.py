@@ -84,12 +84,12 @@ def me(request: HttpRequest) -> MeOut:
 
 
 def _register_routers() -> None:
-    from fangkong.jurisdictions.api import router as jurisdictions
-    from fangkong.people.api import router as people
-    from fangkong.places.api import router as places
-    from fangkong.notifications.api import router as notifications
     from fangkong.assignments.api import router as assignments
     from fangkong.control.api import router as control
+    from fangkong.jurisdictions.api import router as jurisdictions
+    from fangkong.notifications.api import router as notifications
+    from fangkong.people.api import router as people
+    from fangkong.places.api import router as places
 
     api.add_router("/jurisdictions", jurisdictions)
     api.add_router("/people", people)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from fangkong.jurisdictions.models import CODE_LENGTH, Level, Post
+from fangkong.policy.labels import DUTY_LABELS
 
 # The post that answers for work at each level (the primary holder of that kind).
 RESPONSIBLE_POST: dict[int, str] = {
@@ -100,6 +101,7 @@ def escalation_windows(*, now: dt.datetime, interval: dt.timedelta, cap: int) ->
 
 
 def kind_label(kind: str) -> str:
-    """A readable name for a kind when no translation is known ("isolate_close_contact" ->
-    "Isolate close contact")."""
-    return kind.replace("_", " ").capitalize()
+    """The translated name of a duty kind; unknown kinds read as their code
+    ("isolate_close_contact" -> "Isolate close contact")."""
+    known = DUTY_LABELS.get(kind)
+    return str(known) if known is not None else kind.replace("_", " ").capitalize()

@@ -42,6 +42,7 @@ from fangkong.core.actor import system_actor
 from fangkong.jobs.registry import job, periodic
 from fangkong.jurisdictions.models import Post
 from fangkong.notifications.services import notify
+from fangkong.policy.labels import MEASURE_LABELS, label
 from fangkong.policy.selectors import rulebook_in_force
 
 DAILY = dt.timedelta(days=1)
@@ -87,7 +88,7 @@ def order_notify(payload: dict[str, Any]) -> None:
     )
     body = _("Person %(person)s is under %(measure)s from %(start)s until %(until)s.") % {
         "person": order.person_id,
-        "measure": order.measure.replace("_", " "),
+        "measure": label(MEASURE_LABELS, order.measure),
         "start": order.start_date.isoformat(),
         "until": order.release_on.isoformat() if order.release_on else _("further notice"),
     }

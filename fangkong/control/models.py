@@ -11,6 +11,7 @@ from fangkong.control.rules import BasisType, SampleStatus, Status
 from fangkong.core.scope import path_indexes
 from fangkong.people.models import Person
 from fangkong.places.models import Room
+from fangkong.policy.labels import CATEGORY_LABELS, MEASURE_LABELS
 from fangkong.policy.schema import Category, CodeColour, Measure
 
 _ACTIVE = [Status.ISSUED.value, Status.IN_EFFECT.value]
@@ -36,8 +37,8 @@ class Basis(models.TextChoices):
     MANUAL = BasisType.MANUAL.value, _("Manual (no basis)")
 
 
-CATEGORY_CHOICES = [(c.value, c.value.replace("_", " ").capitalize()) for c in Category]
-MEASURE_CHOICES = [(m.value, m.value.replace("_", " ").capitalize()) for m in Measure]
+CATEGORY_CHOICES = [(c.value, CATEGORY_LABELS[c]) for c in Category]
+MEASURE_CHOICES = [(m.value, MEASURE_LABELS[m]) for m in Measure]
 
 
 class ControlOrder(models.Model):

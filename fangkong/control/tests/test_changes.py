@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.utils.translation import gettext as _
 
 from conftest import Tree, actor_of
 from fangkong.accounts.models import User
@@ -411,7 +412,7 @@ def test_the_grid_post_holder_hears_of_a_new_order_and_of_tests_due(
     jobs.order_notify({"order_id": routine.pk})
     jobs.order_notify({"order_id": routine.pk})
     assert mine.count() == 2
-    assert "until further notice" in mine.order_by("-id")[0].body
+    assert str(_("further notice")) in mine.order_by("-id")[0].body
     assert jobs.send_test_reminders(day=factories.TODAY) == 1
     assert jobs.send_test_reminders(day=factories.TODAY) == 1
     assert mine.count() == 3

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.assignments.models import Assignment
@@ -213,8 +214,8 @@ def test_release_button_shows_blockers_in_place(
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="release-box"' in body
-    assert "Before the release date" in body
-    assert "Test missing" in body
+    assert _("Before the release date") in body
+    assert _("Test missing") in body
 
 
 # --- API -------------------------------------------------------------------------------------
