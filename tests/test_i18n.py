@@ -34,8 +34,18 @@ def test_the_compiled_catalogue_matches_the_source() -> None:
 
 
 @pytest.mark.django_db
-def test_pages_are_in_chinese_by_default_and_english_on_request(client: Client) -> None:
+def test_pages_are_in_chinese_by_default_even_for_an_english_browser(client: Client) -> None:
     assert "登录" in client.get("/accounts/login/").content.decode()
-    english = client.get("/accounts/login/", headers={"Accept-Language": "en"}).content.decode()
+    assert (
+        "登录"
+        in client.get("/accounts/login/", headers={"Accept-Language": "en-US,en"}).content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_english_is_available_through_the_language_switch(client: Client) -> None:
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert switched.status_code == 302
+    english = client.get("/accounts/login/").content.decode()
     assert "Sign in" in english
     assert "登录" not in english.split("<main>")[1]

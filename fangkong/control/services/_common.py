@@ -6,7 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from fangkong.assignments import services as assignments
 from fangkong.audit.services import record
@@ -25,6 +28,7 @@ from fangkong.core.scope import Scope
 from fangkong.jurisdictions.models import Jurisdiction
 from fangkong.jurisdictions.selectors import jurisdiction_get
 from fangkong.people.models import Person
+from fangkong.policy.labels import CATEGORY_LABELS, MEASURE_LABELS, label
 from fangkong.policy.rules import code_colour
 from fangkong.policy.schema import Category, CodeColour, Measure
 from fangkong.policy.selectors import BookInForce, rulebook_in_force
@@ -159,13 +163,21 @@ def _create_work(actor: Actor, order: ControlOrder, person: Person, *, dedupe_ke
     duty = rules.DUTY_OF_CATEGORY.get(category)
     if duty is None:
         return False
-    until = _iso(order.release_on) or "open-ended"
+    # Titles are stored text: written in the platform's language (settings.LANGUAGE_CODE),
+    # whatever language the acting user's page happens to be in.
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("%(category)s: %(measure)s from %(start)s until %(until)s (order %(order)s)") % {
+            "category": label(CATEGORY_LABELS, category),
+            "measure": label(MEASURE_LABELS, order.measure),
+            "start": order.start_date.isoformat(),
+            "until": _iso(order.release_on) or _("further notice"),
+            "order": order.pk,
+        }
     assignments.assignment_create(
         actor=actor,
         kind=duty.value,
         jurisdiction=_grid_of(person),
-        title=f"{category.value.replace('_', ' ')}: {order.measure.replace('_', ' ')} "
-        f"from {order.start_date.isoformat()} until {until} (order {order.pk})",
+        title=title,
         subject_type=SUBJECT_TYPE,
         subject_id=order.pk,
         person_id=person.pk,
