@@ -60,7 +60,9 @@ def main() -> int:
     )
     if not fast:
         ok &= run(
-            "mypy", [str(BIN / "mypy"), "fangkong", "tools", "benchmarks", "tests", "conftest.py"], env
+            "mypy",
+            [str(BIN / "mypy"), "fangkong", "tools", "benchmarks", "tests", "conftest.py"],
+            env,
         )
     targets = (
         [("sqlite", {})] if fast else [("sqlite", {}), ("postgresql", {"DATABASE_URL": PG_URL})]
