@@ -18,8 +18,6 @@ from fangkong.jurisdictions.selectors import jurisdiction_children, jurisdiction
 
 router = Router(tags=["jurisdictions"])
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
-
 
 def _actor(request: HttpRequest) -> Actor:
     actor: Actor = request.auth  # type: ignore[attr-defined]
@@ -29,9 +27,8 @@ def _actor(request: HttpRequest) -> Actor:
 @router.post("/import", response=ImportResultOut)
 def import_tree(request: HttpRequest, file: File[UploadedFile]) -> ImportResult:
     """Import a csv/xlsx tree. 422 with every row error when anything is wrong (nothing written)."""
-    if file.size is not None and file.size > MAX_IMPORT_BYTES:
-        raise Invalid("import.too_large", f"File is larger than {MAX_IMPORT_BYTES} bytes")
-    result = tree_import(actor=_actor(request), data=file.read(), filename=file.name or "")
+    # The upload gate (core.uploads) checks size and type by content before reading it all.
+    result = tree_import(actor=_actor(request), data=file, filename=file.name or "")
     if not result.ok:
         raise Invalid(
             "import.invalid",

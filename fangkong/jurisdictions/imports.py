@@ -10,11 +10,9 @@ queries, not one per row. One audit entry records the import as a whole.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from django.db import transaction
 
@@ -23,6 +21,7 @@ from fangkong.core.actor import Actor, require
 from fangkong.core.errors import Invalid
 from fangkong.core.perms import Perm
 from fangkong.core.text import fold
+from fangkong.core.uploads import CSV, XLSX, check_upload, table_rows
 from fangkong.jurisdictions import rules
 from fangkong.jurisdictions.models import Jurisdiction, Level, Post
 from fangkong.jurisdictions.services import HOLDER_MAX, NAME_MAX
@@ -30,6 +29,7 @@ from fangkong.jurisdictions.services import HOLDER_MAX, NAME_MAX
 T = TypeVar("T")
 
 BATCH = 1000
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
 LOOKUP_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -101,45 +101,16 @@ class _Post:
     phone: str
 
 
-class ImportFileError(Invalid):
-    """The file as a whole cannot be read (format, encoding, header)."""
-
-
 # --- reading --------------------------------------------------------------------------------
 
 
-def read_table(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
+def read_table(data: bytes | IO[bytes], filename: str = "") -> Iterator[tuple[int, list[Any]]]:
     """(row number, cells) for every row of the file's first sheet, header included.
-    Raises ImportFileError."""
-    if filename.lower().endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
-    return _read_csv(data)
 
-
-def _read_xlsx(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ImportFileError("import.unreadable", f"Cannot read the xlsx file: {exc}") from exc
-    sheet = book.worksheets[0]
-    rows = [(i, list(cells)) for i, cells in enumerate(sheet.iter_rows(values_only=True), 1)]
-    book.close()
-    return iter(rows)
-
-
-def _read_csv(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    # Excel on a Chinese Windows saves "CSV" as GB18030; everything else sends UTF-8.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes almost any byte string
-        raise ImportFileError("import.encoding", "The csv file is neither UTF-8 nor GB18030")
-    return ((i, list(cells)) for i, cells in enumerate(csv.reader(io.StringIO(text)), 1))
+    The type comes from the content (core.uploads.check_upload), not from `filename`; formula
+    cells come back as their text. Raises UploadRefused (an Invalid) for a refused file."""
+    kind, checked = check_upload(data, max_bytes=MAX_IMPORT_BYTES, allowed={XLSX, CSV})
+    return table_rows(checked, kind)
 
 
 def _cell(value: Any) -> str:
@@ -403,9 +374,10 @@ def _write_posts(posts: list[_Post], ids: dict[str, int], result: ImportResult) 
     result.posts_created, result.posts_updated = len(to_create), len(to_update)
 
 
-def tree_import(*, actor: Actor, data: bytes, filename: str) -> ImportResult:
-    """Import a jurisdiction tree file (csv or xlsx). Nothing is written when any row is
-    invalid; read `result.errors`. Raises NotAllowed, ImportFileError (unreadable file)."""
+def tree_import(*, actor: Actor, data: bytes | IO[bytes], filename: str) -> ImportResult:
+    """Import a jurisdiction tree file (csv or xlsx, told apart by content). Nothing is written
+    when any row is invalid; read `result.errors`. Raises NotAllowed, UploadRefused (a file
+    refused or unreadable: core.uploads)."""
     require(actor, Perm.JURISDICTION_WRITE)
     result = ImportResult()
     nodes, posts, existing = _check(actor, read_table(data, filename), result)

@@ -9,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.core.actor import system_actor
-from fangkong.jurisdictions.imports import ImportFileError, tree_import
+from fangkong.core.uploads import UploadRefused
+from fangkong.jurisdictions.imports import tree_import
 from fangkong.jurisdictions.services import population_refresh
 
 
@@ -36,10 +37,11 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            result = tree_import(
-                actor=system_actor("cli:jurisdictions"), data=path.read_bytes(), filename=path.name
-            )
-        except ImportFileError as exc:
+            with path.open("rb") as file:  # read no further than the size limit
+                result = tree_import(
+                    actor=system_actor("cli:jurisdictions"), data=file, filename=path.name
+                )
+        except UploadRefused as exc:
             raise CommandError(f"{path}: {exc.message}") from exc
         if not result.ok:
             for e in result.errors:
