@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "fangkong.core",
     "fangkong.audit",
     "fangkong.jobs",
+    "fangkong.exports",
     "fangkong.jurisdictions",
     "fangkong.accounts",
     "fangkong.people",

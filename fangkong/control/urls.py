@@ -5,6 +5,8 @@ from fangkong.control import views
 app_name = "control"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.order_list, name="list"),
+    path("export/", views.export, name="export"),
+    path("export.<str:fmt>", views.export_file, name="export_file"),
     path("person/<int:person_id>/", views.person_page, name="person"),
     path("person/<int:person_id>/issue/", views.issue, name="issue"),
     path("orders/<int:order_id>/", views.order_detail, name="order"),

@@ -14,11 +14,15 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.control import rules, selectors, services
+from fangkong.control.exports import order_columns, order_rows
 from fangkong.control.forms import (
     DayForm,
     DecideForm,
@@ -33,14 +37,15 @@ from fangkong.core import clock
 from fangkong.core.actor import Actor
 from fangkong.core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from fangkong.core.perms import Perm
+from fangkong.exports.http import export_page, export_view
 from fangkong.people.masked import PersonView
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # a file download is a streaming response
 
 
 def _domain_errors(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except NotFound as exc:
@@ -91,7 +96,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "control/order_list.html",
-        {"filters": filters, "rows": rows, "next_query": next_query, "first_query": first_query},
+        {
+            "filters": filters,
+            "rows": rows,
+            "next_query": next_query,
+            "first_query": first_query,
+            "export_query": _filter_query(values),
+        },
     )
 
 
@@ -331,3 +342,56 @@ def tests_due(request: HttpRequest) -> HttpResponse:
     tests = selectors.tests_due(scope=actor.scope, day=day)
     rows = [(t, PersonView.of(t.order.person)) for t in tests]
     return render(request, "control/tests_due.html", {"day": day, "rows": rows, "form": form})
+
+
+def _filter_query(values: dict[str, Any]) -> str:
+    """The list's filters (not its page) for the export link."""
+    query = QueryDict(mutable=True)
+    for key in ("status", "measure"):
+        if values.get(key):
+            query[key] = values[key]
+    return query.urlencode()
+
+
+def _export_filters(request: HttpRequest) -> dict[str, str | None]:
+    filters = OrderFilterForm(request.GET)
+    values = filters.cleaned_data if filters.is_valid() else {}
+    return {"status": values.get("status") or None, "measure": values.get("measure") or None}
+
+
+def _export_urls() -> dict[str, str]:
+    return {f: reverse("control:export_file", args=[f]) for f in ("xlsx", "csv")}
+
+
+@login_required
+@require_GET
+@_domain_errors
+def export(request: HttpRequest) -> HttpResponse:
+    """The export choice for the order list (with its filters)."""
+    actor = _actor(request)
+    selectors.order_list(scope=actor.scope, limit=1)  # the permission check
+    return export_page(request, actor=actor, title=gettext("Control orders"), urls=_export_urls())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_domain_errors
+def export_file(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """GET: the filtered order list in scope, masked. POST with a reason: full values."""
+    if fmt not in ("xlsx", "csv"):
+        raise Http404
+    actor = _actor(request)
+    selectors.order_list(scope=actor.scope, limit=1)  # permission before any work
+    filters = _export_filters(request)
+    paths = actor.scope.paths
+    return export_view(
+        request,
+        actor=actor,
+        name="control-orders",
+        title=gettext("Control orders"),
+        columns=order_columns(),
+        rows=lambda: order_rows(scope=actor.scope, **filters),
+        fmt=fmt,
+        urls=_export_urls(),
+        jurisdiction_path=paths[0] if len(paths) == 1 else "",
+    )

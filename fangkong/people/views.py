@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -23,18 +24,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.core.actor import Actor
 from fangkong.core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from fangkong.core.perms import Perm
+from fangkong.exports.http import export_page, export_view
+from fangkong.jurisdictions.models import Jurisdiction
 from fangkong.jurisdictions.selectors import jurisdiction_get
 from fangkong.people import selectors, services
+from fangkong.people.exports import person_columns, person_rows
 from fangkong.people.forms import MergeForm, NoteForm, RegisterForm, RevealForm, SearchForm
 from fangkong.people.masked import PersonView
 from fangkong.people.models import Person
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # a file download is a streaming response
 
 
 def _domain_errors(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except NotFound as exc:
@@ -258,3 +262,49 @@ def register(request: HttpRequest) -> HttpResponse:
                     )
                 return HttpResponseRedirect(reverse("people:detail", args=[person.pk]))
     return render(request, "people/register.html", {"form": form}, status=422)
+
+
+def _export_grid(actor: Actor, request: HttpRequest) -> Jurisdiction | None:
+    code = request.GET.get("grid", "")
+    return jurisdiction_get(scope=actor.scope, code=code) if code else None  # NotFound: 404
+
+
+def _export_urls() -> dict[str, str]:
+    return {f: reverse("people:export_file", args=[f]) for f in ("xlsx", "csv")}
+
+
+@login_required
+@require_GET
+@_domain_errors
+def export(request: HttpRequest) -> HttpResponse:
+    """The export choice for the person list: masked files, or full values with a reason."""
+    actor = _actor(request)
+    selectors.person_list(scope=actor.scope, grid=_export_grid(actor, request), limit=1)
+    return export_page(request, actor=actor, title=gettext("People"), urls=_export_urls())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_domain_errors
+def export_file(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """GET: the person list in scope, masked. POST with a reason: full values (audited)."""
+    if fmt not in ("xlsx", "csv"):
+        raise Http404
+    actor = _actor(request)
+    grid = _export_grid(actor, request)
+    selectors.person_list(scope=actor.scope, grid=grid, limit=1)  # permission before any work
+    return export_view(
+        request,
+        actor=actor,
+        name="people",
+        title=gettext("People"),
+        columns=person_columns(),
+        rows=lambda: person_rows(scope=actor.scope, grid=grid),
+        fmt=fmt,
+        urls=_export_urls(),
+        jurisdiction_path=grid.path if grid is not None else _scope_root(actor),
+    )
+
+
+def _scope_root(actor: Actor) -> str:
+    return actor.scope.paths[0] if len(actor.scope.paths) == 1 else ""
