@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.simulation",
     "fangkong.command",
+    "fangkong.maintenance",
 ]
 
 MIDDLEWARE = [
@@ -232,3 +233,11 @@ EMAIL_BACKEND = env_str(
 EMAIL_FILE_PATH = DATA_DIR / "outbox"
 EMAIL_HOST = env_str("FANGKONG_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("FANGKONG_EMAIL_PORT", 25)
+
+# Retention (fangkong.maintenance, docs/security.md): days a record is kept after its purpose
+# ended. `fangkong retention run` applies them; done jobs use FANGKONG_JOB_RETENTION_DAYS.
+FANGKONG_RETENTION_PERSON_DAYS = env_int("FANGKONG_RETENTION_PERSON_DAYS", 90)
+FANGKONG_RETENTION_ORDER_NOTE_DAYS = env_int("FANGKONG_RETENTION_ORDER_NOTE_DAYS", 180)
+FANGKONG_RETENTION_NOTE_DAYS = env_int("FANGKONG_RETENTION_NOTE_DAYS", 180)
+FANGKONG_RETENTION_NOTIFICATION_DAYS = env_int("FANGKONG_RETENTION_NOTIFICATION_DAYS", 90)
+FANGKONG_RETENTION_OUTBOUND_DAYS = env_int("FANGKONG_RETENTION_OUTBOUND_DAYS", 30)

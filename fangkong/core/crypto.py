@@ -6,8 +6,11 @@ HMAC-SHA256 under a separate key over the normalised value, truncated to 128 bit
 only, and useless without the key (a plain hash of an 18-digit ID number is brute-forceable).
 
 Keys come from the environment (FANGKONG_ENCRYPTION_KEYS="k1:<b64>,k0:<b64>",
-FANGKONG_BLIND_INDEX_KEY="<b64>") or from files in the data directory's keys/ folder. Only in
-demo/debug/test mode are missing key files generated; otherwise startup fails.
+FANGKONG_BLIND_INDEX_KEY="<b64>") or from files in the data directory's keys/ folder:
+`encryption-<kid>.key` (one per key; `fangkong keys rotate` adds the next one) and
+`blind-index.key`. The current key is the one named in `encryption-current`, else the highest
+numbered `k<N>`. Only in demo/debug/test mode are missing key files generated; otherwise startup
+fails.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +30,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 NONCE_BYTES = 12
+KEY_FILE = re.compile(r"^encryption-(k\d+)\.key$")
+CURRENT_FILE = "encryption-current"
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,57 @@ def _key_file(path: Path, *, generate: bool) -> bytes:
     return _decode_key(path.read_text(), str(path))
 
 
+def key_file_ids(keys_dir: Path) -> list[str]:
+    """Ids of the encryption key files in `keys_dir`, oldest first (k1, k2, ..., k10)."""
+    if not keys_dir.is_dir():
+        return []
+    found = [m.group(1) for p in keys_dir.iterdir() if (m := KEY_FILE.match(p.name))]
+    return sorted(found, key=lambda kid: int(kid[1:]))
+
+
+def current_key_file_id(keys_dir: Path) -> str | None:
+    """The kid named in `encryption-current`, else the highest numbered key file's."""
+    marker = keys_dir / CURRENT_FILE
+    if marker.exists():
+        return marker.read_text().strip()
+    kids = key_file_ids(keys_dir)
+    return kids[-1] if kids else None
+
+
+def _key_files(keys_dir: Path, *, generate: bool) -> tuple[str, dict[str, AESGCM]]:
+    kids = key_file_ids(keys_dir)
+    if not kids:
+        _key_file(keys_dir / "encryption-k1.key", generate=generate)  # creates it, or raises
+        kids = ["k1"]
+    current = current_key_file_id(keys_dir) or kids[-1]
+    if current not in kids:
+        raise ImproperlyConfigured(
+            f"{keys_dir / CURRENT_FILE} names key {current!r}, but encryption-{current}.key is missing"
+        )
+    # The current key first, so a reader of the ring sees what new writes use.
+    ordered = [current, *(kid for kid in kids if kid != current)]
+    keys = {
+        kid: AESGCM(_key_file(keys_dir / f"encryption-{kid}.key", generate=False))
+        for kid in ordered
+    }
+    return current, keys
+
+
+def key_file_add(keys_dir: Path) -> str:
+    """Write the next key file (k<N+1>) and make it current; returns its kid.
+
+    Existing key files stay: ciphertext under them remains readable until it is re-encrypted.
+    """
+    kids = key_file_ids(keys_dir)
+    kid = f"k{int(kids[-1][1:]) + 1 if kids else 1}"
+    _key_file(keys_dir / f"encryption-{kid}.key", generate=True)
+    marker = keys_dir / CURRENT_FILE
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(kid + "\n")
+    tmp.replace(marker)  # atomic: a reader sees the old or the new current key, never neither
+    return kid
+
+
 def load_keyring(*, generate: bool | None = None) -> KeyRing:
     gen = settings.FANGKONG_GENERATE_KEYS if generate is None else generate
     keys_dir = Path(settings.KEYS_DIR)
@@ -91,8 +148,7 @@ def load_keyring(*, generate: bool | None = None) -> KeyRing:
             kids.append(kid)
         current = kids[0]
     else:
-        current = "k1"
-        keys = {current: AESGCM(_key_file(keys_dir / "encryption-k1.key", generate=gen))}
+        current, keys = _key_files(keys_dir, generate=gen)
     blind_spec = settings.FANGKONG_BLIND_INDEX_KEY
     blind = (
         _decode_key(blind_spec, "FANGKONG_BLIND_INDEX_KEY")
