@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import APIKeyCookie, HttpBearer
 
 from fangkong.accounts.scoping import actor_for_token, client_ip
@@ -30,7 +31,50 @@ class SessionActorAuth(APIKeyCookie):
         return actor
 
 
-api = NinjaAPI(
+# Every operation can answer with the error envelope; the document says so, once, here.
+ERROR_RESPONSES = {
+    "400": "Bad request",
+    "401": "Authentication required",
+    "403": "Not allowed",
+    "404": "Not found (also: outside the caller's scope)",
+    "409": "Conflict with the current state",
+    "422": "Request is not valid",
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "detail": {"type": "object"},
+    },
+    "required": ["code", "message", "detail"],
+}
+
+
+class FangkongAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        """Ninja's document plus the error responses every operation can give."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, description in ERROR_RESPONSES.items():
+                    responses.setdefault(
+                        code,
+                        {
+                            "description": description,
+                            "content": {"application/json": {"schema": ref}},
+                        },
+                    )
+        return schema
+
+
+api = FangkongAPI(
     title="Fangkong API",
     version="1",
     auth=[TokenAuth(), SessionActorAuth()],
@@ -55,6 +99,18 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return _error(request, 401, "unauthenticated", "Authentication required")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Ninja's own errors (an unparsable body: 400) in the same envelope as the others."""
+    code = "bad_request" if exc.status_code == 400 else "http_error"
+    return _error(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found")
 
 
 @api.exception_handler(ValidationError)

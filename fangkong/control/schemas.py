@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Schema
 from pydantic import Field
@@ -75,7 +76,9 @@ class StatusIn(Schema):
 
 
 class BulkStatusIn(StatusIn):
-    order_ids: list[int] = Field(min_length=1, max_length=1000)
+    order_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=1000
+    )
 
 
 class ChangeRequestOut(Schema):

@@ -7,6 +7,8 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
+from fangkong.core.idnumbers import DocType
+
 
 class PersonOut(Schema):
     """A person as anyone in scope sees them: masked (see people.masked.PersonView)."""
@@ -41,7 +43,7 @@ class SearchIn(Schema):
 
 
 class PersonRegisterIn(Schema):
-    doc_type: str = Field(examples=["resident_id"])
+    doc_type: DocType = Field(examples=["resident_id"])
     doc_number: str = Field(max_length=64)
     name: str = Field(max_length=100)
     sex: str | None = Field(default=None, pattern="^[MFU]$")
