@@ -181,6 +181,14 @@ def rebuild() -> Rebuilt:
     return Rebuilt(AssignmentTally.objects.count(), AssignmentDayTally.objects.count())
 
 
+def analyze() -> None:
+    """Refresh the planner's statistics of the items and the counter tables (after bulk loads)."""
+    tables = (Assignment, AssignmentTally, AssignmentDayTally)
+    with connection.cursor() as cursor:
+        for model in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def _rebuild_days() -> None:
     AssignmentDayTally.objects.all().delete()
     done = Assignment.objects.filter(status=Status.DONE, closed_at__isnull=False)

@@ -26,6 +26,10 @@ class Command(BaseCommand):
         # change them wait for it.
         with transaction.atomic():
             rebuilt = tally.rebuild()
+        # Fresh statistics for the items and both counter tables: after a bulk load the
+        # planner's picture (row counts, deadlines, levels) would otherwise be the old one
+        # until autovacuum next samples them.
+        tally.analyze()
         self.stdout.write(
             f"tally rebuilt: {rebuilt.active_rows} active-work rows, "
             f"{rebuilt.day_rows} done-per-day rows"
