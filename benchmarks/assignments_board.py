@@ -3,7 +3,8 @@
 Builds a private database: a synthetic six-level tree (10 districts x 10 towns x 10 villages
 x 4 groups x 5 grids = 20,000 grids, a primary post at every node), then 1,000,000
 assignments inserted set-based (one INSERT ... SELECT over grids x a number series), about
-15 % of them active and the rest closed over the past days; then the per-node tally is
+15 % of them active and the rest closed over the past days, and 100,000 persons under an
+active control order (with scheduled tests), inserted in bulk; then the per-node tally is
 rebuilt, ANALYZE runs, and one escalation pass marks the overdue work (the steady state the
 5-minute job keeps). `fangkong simulate` is not used: this script owns its data.
 
@@ -155,7 +156,102 @@ def insert_assignments(*, rows: int, open_pct: int, due_spread_hours: tuple[int,
     return Assignment.objects.count()
 
 
-def setup(target: Target, *, rows: int, open_pct: int, spread: tuple[int, int]) -> dict[str, Any]:
+def insert_control_orders(count: int) -> dict[str, int]:
+    """`count` persons over the grids, each under an active control order (in effect, with its
+    scheduled tests), inserted in bulk at NOW: the issue's "100,000 active control orders".
+    The board does not read these tables; they are here so that the figures are taken with
+    them in the database (and in the cache)."""
+    from django.db import transaction
+
+    from fangkong.control import rules as control_rules
+    from fangkong.control.models import ControlOrder, ScheduledTest
+    from fangkong.core import clock
+    from fangkong.jurisdictions.models import Jurisdiction
+    from fangkong.people.models import Person
+    from fangkong.policy.rules import plan_for
+    from fangkong.policy.schema import Category
+    from fangkong.policy.selectors import rulebook_in_force
+
+    grids = list(Jurisdiction.objects.filter(level=6).order_by("pk").values_list("pk", "path"))
+    categories = [
+        Category.CLOSE_CONTACT,
+        Category.SECONDARY_CONTACT,
+        Category.COPRESENCE_CONTACT,
+        Category.ARRIVAL_MEDIUM_RISK,
+    ]
+    tests = 0
+    with clock.frozen(NOW):
+        in_force = rulebook_in_force()
+        today = clock.local_date()
+        plans = {
+            (c, back): plan_for(in_force.book, c, anchor=today - dt.timedelta(days=back))
+            for c in categories
+            for back in range(3)
+        }
+        for start in range(0, count, 5000):
+            batch = range(start, min(count, start + 5000))
+            with transaction.atomic():
+                persons = Person.objects.bulk_create(
+                    [
+                        Person(
+                            doc_type="resident_id",
+                            doc_number=f"BENCH{i:012d}",
+                            doc_bidx=f"bench-doc-{i}",
+                            name="Benchmark person",
+                            name_bidx="bench-name",
+                            grid_id=grids[i % len(grids)][0],
+                            jurisdiction_path=grids[i % len(grids)][1],
+                            created_at=NOW,
+                            updated_at=NOW,
+                        )
+                        for i in batch
+                    ]
+                )
+                orders = []
+                for i, person in zip(batch, persons, strict=True):
+                    category = categories[i % len(categories)]
+                    plan = plans[(category, i % 3)]
+                    orders.append(
+                        ControlOrder(
+                            person_id=person.pk,
+                            jurisdiction_path=person.jurisdiction_path,
+                            category=category.value,
+                            measure=plan.measure.value,
+                            phases=control_rules.phases_to_json(plan),
+                            basis_type="contact",
+                            basis_id=f"bench-{i}",
+                            policy_version=in_force.version,
+                            edition=plan.edition,
+                            anchor_date=today - dt.timedelta(days=i % 3),
+                            start_date=plan.phases[0].first_day,
+                            release_on=plan.release_on,
+                            place_kind=control_rules.place_kind(plan.measure),
+                            status="in_effect",
+                            reason="benchmark",
+                            created_by="benchmark",
+                            created_at=NOW,
+                            updated_at=NOW,
+                        )
+                    )
+                ControlOrder.objects.bulk_create(orders)
+                scheduled = [
+                    ScheduledTest(order=o, jurisdiction_path=o.jurisdiction_path, due_on=d)
+                    for o in orders
+                    for d in sorted(
+                        {d for p in control_rules.phases_from_json(o.phases) for d in p.test_dates}
+                    )
+                ]
+                ScheduledTest.objects.bulk_create(scheduled, batch_size=5000)
+                tests += len(scheduled)
+    return {
+        "control_orders": ControlOrder.objects.filter(status="in_effect").count(),
+        "tests": tests,
+    }
+
+
+def setup(
+    target: Target, *, rows: int, open_pct: int, spread: tuple[int, int], orders: int
+) -> dict[str, Any]:
     """Fresh database, tree, assignments, tally, statistics, one escalation pass; timed."""
     target.recreate()
     _setup_django(target)
@@ -188,6 +284,9 @@ def setup(target: Target, *, rows: int, open_pct: int, spread: tuple[int, int]) 
         )
     figures["insert_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
+    figures.update(insert_control_orders(orders))
+    figures["control_orders_s"] = round(time.monotonic() - started, 1)
+    started = time.monotonic()
     with transaction.atomic():
         rebuilt = tally.rebuild()
     figures["tally_rows"] = rebuilt.active_rows
@@ -217,6 +316,7 @@ def child(codes: list[str], warm: int) -> dict[str, Any]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from fangkong.accounts import middleware
     from fangkong.accounts.middleware import SESSION_SCOPE_VERSION
     from fangkong.accounts.models import ApiToken, User
     from fangkong.accounts.scoping import hash_token, new_token_secret
@@ -247,6 +347,10 @@ def child(codes: list[str], warm: int) -> dict[str, Any]:
     page_client.force_login(user)
     session = page_client.session
     session[SESSION_SCOPE_VERSION] = user.scope_version
+    # A session that passed the second factor, where the accounts app asks for one.
+    totp_key = getattr(middleware, "SESSION_TOTP_VERIFIED", None)
+    if totp_key is not None:
+        session[totp_key] = True
     session.save()
     api_client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
@@ -284,6 +388,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--open-pct", type=int, default=15)
+    parser.add_argument("--orders", type=int, default=100_000, help="active control orders")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warm", type=int, default=10)
     parser.add_argument("--skip-setup", action="store_true")
@@ -297,7 +402,9 @@ def main() -> None:
     print(f"# assignments board, {target.label}")
     print(f"machine: {machine()}")
     if not args.skip_setup:
-        figures = setup(target, rows=args.rows, open_pct=args.open_pct, spread=(-36, 60))
+        figures = setup(
+            target, rows=args.rows, open_pct=args.open_pct, spread=(-36, 60), orders=args.orders
+        )
         print("setup: " + json.dumps(figures))
     runs = []
     for _ in range(args.runs):

@@ -19,12 +19,39 @@ import datetime as dt
 import json
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Target, load, machine
 from assignments_board import NOW, _setup_django, build_tree, insert_assignments
+
+
+def _timed_pass(at: dt.datetime) -> tuple[float, Any, dict[str, list[float]]]:
+    """One pass at `at`, timed, with the time spent per kind of statement."""
+    from django.db import connection
+
+    from fangkong.assignments.escalation import escalate_pass
+    from fangkong.core import clock
+
+    steps: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            step = steps[" ".join(sql.replace('"', "").split()[:3])[:60]]
+            step[0] += time.monotonic() - started
+            step[1] += 1
+
+    with clock.frozen(at), connection.execute_wrapper(timed):
+        started = time.monotonic()
+        result = escalate_pass(now=at)
+        elapsed = time.monotonic() - started
+    return elapsed, result, steps
 
 
 def main() -> None:
@@ -46,9 +73,7 @@ def main() -> None:
     from django.db.models import Count
 
     from fangkong.assignments import tally
-    from fangkong.assignments.escalation import escalate_pass
     from fangkong.assignments.models import Assignment, AssignmentTally
-    from fangkong.core import clock
     from fangkong.core.actor import system_actor
     from fangkong.notifications.models import Notification
     from fangkong.policy.editions import edition_text
@@ -81,14 +106,13 @@ def main() -> None:
         ("same pass again", NOW),
         ("one hour later", NOW + dt.timedelta(hours=1)),
     ):
-        with clock.frozen(at):
-            started = time.monotonic()
-            result = escalate_pass(now=at)
-            elapsed = time.monotonic() - started
+        elapsed, result, steps = _timed_pass(at)
         print(
             f"{label:16} {elapsed:7.2f} s   moved {result.moved:>8,}   newly overdue "
             f"{result.newly_overdue:>8,}   holders notified {result.holders:>6,}"
         )
+        for step, (seconds, count) in sorted(steps.items(), key=lambda kv: -kv[1][0])[:6]:
+            print(f"    {seconds:7.2f} s  {count:>6} x  {step}")
     levels = dict(
         Assignment.objects.order_by()
         .values_list("escalation_level")
