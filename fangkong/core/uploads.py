@@ -230,19 +230,21 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         )
     except Exception as exc:  # openpyxl and defusedxml raise many types for a bad file
         raise UploadRefused("upload.unreadable", "Cannot read the xlsx file") from exc
+    return _sheet_rows(book)
+
+
+def _sheet_rows(book: Any) -> Iterator[tuple[int, list[Any]]]:
+    # Row by row from the read-only sheet: memory holds one row, not the sheet.
     try:
         if not book.worksheets:
-            return iter(())
-        sheet = book.worksheets[0]
-        rows = [
-            (i, [_as_data(v) for v in cells])
-            for i, cells in enumerate(sheet.iter_rows(values_only=True), 1)
-        ]
+            return
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        for i, cells in enumerate(rows, 1):
+            yield i, [_as_data(v) for v in cells]
     except Exception as exc:
         raise UploadRefused("upload.unreadable", "Cannot read the xlsx file") from exc
     finally:
         book.close()
-    return iter(rows)
 
 
 def _as_data(value: Any) -> Any:

@@ -216,3 +216,20 @@ def test_the_parser_is_defusedxml() -> None:
     import openpyxl
 
     assert openpyxl.DEFUSEDXML is True
+
+
+def test_only_the_gate_parses_uploaded_tables() -> None:
+    """A new importer goes through check_upload/table_rows, not its own reader."""
+    from pathlib import Path
+
+    root = Path(uploads.__file__).resolve().parent.parent
+    readers = ("load_workbook(", "csv.reader(", "csv.DictReader(", "ZipFile(")
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "tests" not in path.parts
+        and "migrations" not in path.parts
+        and path != Path(uploads.__file__).resolve()
+        and any(r in path.read_text(encoding="utf-8") for r in readers)
+    ]
+    assert offenders == []
