@@ -107,6 +107,7 @@ class Side:
     spare: int  # a second person of the side (merge partner)
     doc_number: str
     phone: str
+    name: str
     order: int
     test: int
     request: int
@@ -202,6 +203,8 @@ ROUTES: list[Route] = [
           body=lambda s: {"q": s.doc_number}, lists=P, finds=True, label="document number"),
     Route("people:search", NONE, Perm.PERSON_VIEW, lambda s: _r("people:search"), method="post",
           body=lambda s: {"q": s.phone}, lists=P, finds=True, label="phone"),
+    Route("people:search", NONE, Perm.PERSON_VIEW, lambda s: _r("people:search"), method="post",
+          body=lambda s: {"q": s.name}, lists=P, finds=True, label="full name"),
     Route("people:register", NONE, Perm.PERSON_WRITE, lambda s: _r("people:register")),
     # Forms answer a grid outside the scope like an unknown one: the form again, with an error.
     _write("people:register", J, Perm.PERSON_WRITE, lambda s: _r("people:register"),
@@ -305,6 +308,8 @@ ROUTES: list[Route] = [
           label="document number"),
     Route("GET /api/people/search", NONE, Perm.PERSON_VIEW,
           lambda s: f"/api/people/search?q={s.phone}", lists=P, finds=True, label="phone"),
+    Route("GET /api/people/search", NONE, Perm.PERSON_VIEW,
+          lambda s: f"/api/people/search?q={s.name}", lists=P, finds=True, label="full name"),
     Route("POST /api/people/search", NONE, Perm.PERSON_VIEW, lambda s: "/api/people/search",
           method="post", body=lambda s: {"q": s.doc_number}, lists=P, finds=True),
     Route("GET /api/people/{person_id}", P, Perm.PERSON_VIEW,
@@ -454,8 +459,10 @@ def world(two_districts: Tree, personas: dict[str, User], system: Actor) -> Iter
             notify(user_ids=[user.pk], subject=f"for {name}", body="", link="/")
             notifications[name] = Notification.objects.get(user=user).pk
 
-        def side(grid: Any, other: Any, area: str, phone: str, new_town: str) -> Side:
-            who = make_person(system, grid, doc_number=resident_id(area=area), phone=phone)
+        def side(grid: Any, other: Any, area: str, phone: str, new_town: str, *, name: str) -> Side:
+            who = make_person(
+                system, grid, doc_number=resident_id(area=area), phone=phone, name=name
+            )
             spare = make_person(system, grid, doc_number=resident_id(area=area))
             order = control_factories.order(system, who, Category.SECONDARY_CONTACT)
             test = ScheduledTest.objects.filter(order=order).order_by("due_on").first()
@@ -468,17 +475,17 @@ def world(two_districts: Tree, personas: dict[str, User], system: Actor) -> Iter
             item = make_assignment(system, grid)
             place = facility(grid, name="隔离点")
             return Side(
-                person=who.pk, spare=spare.pk, doc_number=who.doc_number, phone=phone,
+                person=who.pk, spare=spare.pk, doc_number=who.doc_number, phone=phone, name=name,
                 order=order.pk, test=test.pk, request=change.pk, assignment=item.pk,
                 place=place.pk, node=grid.code, grid=grid.code, other_node=other.code,
                 new_town=new_town, notification=0,
             )  # fmt: skip
 
-        a = side(t.grid_a, t.grid_a2, "440902", "13800000001", "440902009")
-        b = side(t.grid_b, t.town_b, "440903", "13900000002", "440903009")
+        a = side(t.grid_a, t.grid_a2, "440902", "13800000001", "440902009", name="甲方居民")
+        b = side(t.grid_b, t.town_b, "440903", "13900000002", "440903009", name="乙方居民")
         missing = Side(
             person=MISSING, spare=MISSING + 1, doc_number=resident_id(area="440904"),
-            phone="13700000003", order=MISSING, test=MISSING, request=MISSING,
+            phone="13700000003", name="无此人", order=MISSING, test=MISSING, request=MISSING,
             assignment=MISSING, place=MISSING, node="440904001001001001",
             grid="440904001001001001", other_node="440904001", new_town="440904009",
             notification=MISSING,
