@@ -762,3 +762,88 @@ def test_htmx_partials_hide_the_other_district_too(
 
 def test_the_matrix_has_every_persona_of_the_shared_fixture(personas: dict[str, User]) -> None:
     assert set(personas) | {"anonymous"} == set(PERSONAS) == set(COVERS)
+
+
+# --- references to the other side inside a request ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """A write on an object in scope whose body names an object of the sibling district."""
+
+    name: str
+    method: str
+    url: Callable[[Side], str]
+    body: Callable[[Side, Side], dict[str, Any]]
+    api: bool
+
+
+MIXED = [
+    Mixed(
+        "people:merge with a duplicate from the sibling district",
+        "post",
+        lambda s: _r("people:merge", person_id=s.person),
+        lambda mine, theirs: {"duplicate_id": theirs.spare, "reason": "dup"},
+        api=False,
+    ),
+    Mixed(
+        "POST /api/people/{person_id}/merge with a duplicate from the sibling district",
+        "post",
+        lambda s: f"/api/people/{s.person}/merge",
+        lambda mine, theirs: {"duplicate_id": theirs.spare, "reason": "dup"},
+        api=True,
+    ),
+    Mixed(
+        "assignments:reassign to a node of the sibling district",
+        "post",
+        lambda s: _r("assignments:reassign", assignment_id=s.assignment),
+        lambda mine, theirs: {"to": theirs.node, "reason": "moved"},
+        api=False,
+    ),
+    Mixed(
+        "POST /api/assignments/{assignment_id}/reassign to a node of the sibling district",
+        "post",
+        lambda s: f"/api/assignments/{s.assignment}/reassign",
+        lambda mine, theirs: {"to": theirs.node, "reason": "moved"},
+        api=True,
+    ),
+    Mixed(
+        "POST /api/control/orders/bulk-status with one order of each district",
+        "post",
+        lambda s: "/api/control/orders/bulk-status",
+        lambda mine, theirs: {"order_ids": [mine.order, theirs.order], **STATUS},
+        api=True,
+    ),
+    Mixed(
+        "POST /api/notifications/read with someone else's notification",
+        "post",
+        lambda s: "/api/notifications/read",
+        lambda mine, theirs: {"ids": [theirs.notification]},
+        api=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("mixed", MIXED, ids=lambda m: m.name)
+def test_a_write_naming_an_object_of_the_sibling_district_is_refused_and_changes_nothing(
+    mixed: Mixed, world: World, login: Callable[[User], Client]
+) -> None:
+    client = login(world.users["district_officer"])
+    mine = replace(world.a, notification=world.notifications["district_officer"])
+    theirs = replace(world.b, notification=world.notifications["sibling_district_officer"])
+    with clock.frozen(control_factories.NOW):
+        before = _state()
+        url, body = mixed.url(mine), mixed.body(mine, theirs)
+        if mixed.api:
+            response = client.post(url, json.dumps(body), content_type="application/json")
+        else:
+            response = client.post(url, body)
+        after = _state()
+    assert after == before, f"{mixed.name}: something changed ({response.status_code})"
+    if mixed.api and "notifications" not in mixed.name:
+        assert response.status_code == 404, response.content
+    elif "notifications" in mixed.name:
+        assert response.json() == {"marked": 0}
+    else:
+        # a page answers 404, or shows its form again with the error
+        assert response.status_code in {200, 404}, response.status_code
