@@ -168,7 +168,13 @@ def encrypt(value: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    return keyring().decrypt(token)
+    ring = keyring()
+    if token.partition("$")[0] not in ring.keys:
+        # Another process added a key (`fangkong keys rotate`): load the key files again once,
+        # so a running server reads values re-encrypted under the new key without a restart.
+        keyring.cache_clear()
+        ring = keyring()
+    return ring.decrypt(token)
 
 
 def blind_index(normalised: str, *, purpose: str) -> str:

@@ -146,14 +146,18 @@ def _purge_chunk(
 def _purge_persons(
     qs: QuerySet[Person], *, run_id: str, reason: str, now: dt.datetime, chunk_size: int
 ) -> int:
-    total = 0
+    total, last = 0, 0
     while True:
         with transaction.atomic():
-            # The filter is evaluated again inside the transaction that writes.
-            rows = list(qs.order_by("pk").values_list("pk", "created_at")[:chunk_size])
+            # The filter is evaluated again inside the transaction that writes; the key set
+            # (pk > last) keeps each chunk from scanning again what the previous ones passed.
+            rows = list(
+                qs.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk_size]
+            )
             if not rows:
                 return total
             total += _purge_chunk(rows, run_id=run_id, reason=reason, now=now)
+            last = rows[-1][0]
 
 
 def _delete_chunked(qs: QuerySet[Any], *, chunk_size: int) -> int:

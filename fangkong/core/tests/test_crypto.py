@@ -62,3 +62,19 @@ def test_keys_from_the_environment_win_over_files(tmp_path: Path) -> None:
         ring = crypto.load_keyring(generate=False)
     assert ring.current_kid == "k5"
     assert set(ring.keys) == {"k5", "k4"}
+
+
+def test_a_value_under_a_key_added_since_startup_is_read_after_reloading(
+    tmp_path: Path,
+) -> None:
+    with override_settings(KEYS_DIR=tmp_path, FANGKONG_ENCRYPTION_KEYS=""):
+        crypto.keyring.cache_clear()
+        try:
+            crypto.encrypt("x")  # loads k1
+            crypto.key_file_add(tmp_path)
+            token = crypto.load_keyring(generate=False).encrypt("皇甫雪莲")
+            assert token.startswith("k2$")
+            assert crypto.decrypt(token) == "皇甫雪莲"
+            assert crypto.keyring().current_kid == "k2"
+        finally:
+            crypto.keyring.cache_clear()

@@ -223,7 +223,9 @@ def test_a_merged_duplicate_is_shredded_after_the_period(
 def test_an_erasure_shreds_now_but_not_someone_under_control(
     city: dict[str, Person], system: Actor
 ) -> None:
-    assert retention.person_purge(actor=system, person_ids=[city["never"].pk], reason="PIPL 47") == 1
+    assert (
+        retention.person_purge(actor=system, person_ids=[city["never"].pk], reason="PIPL 47") == 1
+    )
     assert Person.objects.get(pk=city["never"].pk).name == ""
     assert PurgeRecord.objects.get().reason == "erasure"
     with pytest.raises(Conflict):
