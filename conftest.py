@@ -99,19 +99,28 @@ def system() -> Actor:
     return system_actor("test")
 
 
+def signed_in(client: Client, user: User, *, verified: bool) -> Client:
+    from fangkong.accounts.middleware import SESSION_SCOPE_VERSION, SESSION_TOTP_VERIFIED
+
+    client.force_login(user)
+    session = client.session
+    session[SESSION_SCOPE_VERSION] = user.scope_version
+    if verified:
+        session[SESSION_TOTP_VERIFIED] = True
+    session.save()
+    return client
+
+
 @pytest.fixture
 def login(client: Client) -> Callable[[User], Client]:
-    """login(user) signs the test client in as that user, through the real session path."""
-    from fangkong.accounts.middleware import SESSION_SCOPE_VERSION
+    """login(user) signs the test client in as that user, password and TOTP step passed."""
+    return lambda user: signed_in(client, user, verified=True)
 
-    def _login(user: User) -> Client:
-        client.force_login(user)
-        session = client.session
-        session[SESSION_SCOPE_VERSION] = user.scope_version
-        session.save()
-        return client
 
-    return _login
+@pytest.fixture
+def login_unverified(client: Client) -> Callable[[User], Client]:
+    """login_unverified(user): signed in with the password only, before the TOTP step."""
+    return lambda user: signed_in(client, user, verified=False)
 
 
 def _audit_trigger_sql() -> tuple[list[str], list[str]]:

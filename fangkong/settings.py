@@ -177,6 +177,10 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 SESSION_COOKIE_AGE = env_int("FANGKONG_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: every request pushes the expiry forward
+# Sign-in throttling (fangkong.accounts.throttle): the failure after the limit, within the
+# window, locks the username or the client address for a window.
+FANGKONG_LOGIN_FAILURE_LIMIT = env_int("FANGKONG_LOGIN_FAILURE_LIMIT", 5)
+FANGKONG_LOGIN_WINDOW_SECONDS = env_int("FANGKONG_LOGIN_WINDOW_SECONDS", 15 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

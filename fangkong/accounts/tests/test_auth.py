@@ -113,3 +113,41 @@ def test_a_token_needs_a_jurisdiction(system: Actor) -> None:
 
     with pytest.raises(Invalid):
         token_create(actor=system, name="nowhere", role="lab", jurisdictions=[])
+
+
+def test_sign_in_sends_the_password_step_on_to_the_totp_step(
+    client: Client, personas: dict[str, User]
+) -> None:
+    response = client.post(
+        reverse("accounts:login") + "?next=/people/",
+        {"username": "district_officer", "password": PASSWORD, "next": "/people/"},
+    )
+    assert response["Location"] == reverse("accounts:totp") + "?next=%2Fpeople%2F"
+    assert client.get("/people/")["Location"].startswith(reverse("accounts:totp"))
+
+
+def test_idle_sessions_expire_after_thirty_minutes_by_default(
+    login: Callable[[User], Client], personas: dict[str, User]
+) -> None:
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    client = login(personas["district_officer"])
+    assert client.get(reverse("command:home")).status_code == 200
+    key = client.session.session_key
+    # Activity pushes the expiry forward to a full idle period from now.
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() + dt.timedelta(seconds=10)
+    )
+    assert client.get(reverse("command:home")).status_code == 200
+    expires = Session.objects.get(session_key=key).expire_date
+    assert expires > timezone.now() + dt.timedelta(minutes=29)
+    # Idle past the limit: the session is gone and the next request goes to sign in.
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    response = client.get(reverse("command:home"))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]

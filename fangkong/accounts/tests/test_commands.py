@@ -67,3 +67,19 @@ def test_token_create_and_revoke(two_districts: Tree) -> None:
     )
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_totp_reset_removes_the_authenticator(personas: dict[str, User]) -> None:
+    from fangkong.accounts.models import TotpDevice
+    from fangkong.accounts.twofactor import totp_provision
+    from fangkong.core.actor import system_actor
+
+    user = personas["grid_worker"]
+    totp_provision(actor=system_actor(), user=user, reason="test")
+    out = io.StringIO()
+    call_command(
+        "accounts", "totp-reset", "--username", "grid_worker", "--reason", "lost phone", stdout=out
+    )
+    assert "totp-reset: grid_worker done" in out.getvalue()
+    assert not TotpDevice.objects.filter(user=user).exists()
+    assert AuditEntry.objects.filter(action="accounts.totp_reset", reason="lost phone").exists()

@@ -1,4 +1,4 @@
-"""`fangkong accounts create|move|deactivate` and `fangkong accounts token-create|token-revoke`.
+"""`fangkong accounts create|move|deactivate|totp-reset` and `fangkong accounts token-create|token-revoke`.
 
 Operator commands for staff accounts and API tokens; each goes through accounts.services
 (audited as the system actor, labelled with the OS user who ran it).
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fangkong.accounts import services
+from fangkong.accounts import services, twofactor
 from fangkong.accounts.models import ApiToken, User
 from fangkong.accounts.roles import Role
 from fangkong.core.actor import system_actor
@@ -47,6 +47,13 @@ class Command(BaseCommand):
         deactivate = sub.add_parser("deactivate", help="Deactivate an account (ends its sessions)")
         deactivate.add_argument("--username", required=True)
         deactivate.add_argument("--reason", required=True)
+        reset = sub.add_parser(
+            "totp-reset",
+            help="Remove an account's authenticator and backup codes (lost phone); it enrols "
+            "again at its next sign-in, and its sessions end",
+        )
+        reset.add_argument("--username", required=True)
+        reset.add_argument("--reason", required=True)
         token = sub.add_parser(
             "token-create", help="Issue an API token; the secret is printed once"
         )
@@ -77,7 +84,7 @@ class Command(BaseCommand):
                 display_name=o["name"],
             )
             self.stdout.write(f"created {o['username']} ({o['role']}); password: {password}")
-        elif action in {"move", "deactivate"}:
+        elif action in {"move", "deactivate", "totp-reset"}:
             user = User.objects.filter(username=o["username"]).first()
             if user is None:
                 raise CommandError(f"no account {o['username']!r}")
@@ -88,6 +95,8 @@ class Command(BaseCommand):
                     jurisdictions=_nodes(o["jurisdiction"]),
                     reason=o["reason"],
                 )
+            elif action == "totp-reset":
+                twofactor.totp_reset(actor=actor, user=user, reason=o["reason"])
             else:
                 services.user_deactivate(actor=actor, user=user, reason=o["reason"])
             self.stdout.write(f"{action}: {user.username} done")
