@@ -2,6 +2,8 @@
 
 Passwords are generated on every run and printed once; an existing demo account gets a new
 password through `accounts.services.user_set_password`, which audits like any other account write.
+Each account also gets a new, already confirmed TOTP authenticator whose secret is printed beside
+the password, so that a newcomer adds it to an authenticator app and signs in at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from fangkong.accounts.models import User
 from fangkong.accounts.roles import Role
 from fangkong.accounts.services import generate_password, user_create, user_move, user_set_password
+from fangkong.accounts.twofactor import totp_provision
 from fangkong.core.actor import Actor
 from fangkong.core.errors import NotFound
 from fangkong.jurisdictions.models import Jurisdiction, Level
@@ -25,6 +28,7 @@ class DemoAccount:
     role: str
     jurisdiction: str
     password: str
+    totp_secret: str
 
 
 def _first(level: Level, under: Jurisdiction | None = None) -> Jurisdiction:
@@ -72,7 +76,7 @@ def demo_bindings() -> dict[str, Jurisdiction]:
 
 
 def demo_accounts_ensure(*, actor: Actor) -> list[DemoAccount]:
-    """Create the demo account of every role, or give existing ones a new password."""
+    """Create the demo account of every role, or give existing ones a new password and TOTP secret."""
     bindings = demo_bindings()
     accounts = []
     for role in Role:
@@ -81,7 +85,7 @@ def demo_accounts_ensure(*, actor: Actor) -> list[DemoAccount]:
         password = generate_password()
         user = User.objects.filter(username=username).first()
         if user is None:
-            user_create(
+            user = user_create(
                 actor=actor,
                 username=username,
                 password=password,
@@ -93,12 +97,14 @@ def demo_accounts_ensure(*, actor: Actor) -> list[DemoAccount]:
             user_set_password(actor=actor, user=user, password=password, reason="fangkong demo")
             if list(user.jurisdictions.all()) != [node]:
                 user_move(actor=actor, user=user, jurisdictions=[node], reason="fangkong demo")
+        secret = totp_provision(actor=actor, user=user, reason="fangkong demo")
         accounts.append(
             DemoAccount(
                 username=username,
                 role=role.value,
                 jurisdiction=f"{node.name} ({node.code})",
                 password=password,
+                totp_secret=secret,
             )
         )
     return accounts

@@ -1,4 +1,5 @@
-"""`fangkong demo --no-serve`: a city, one account per role with a fresh password, printed."""
+"""`fangkong demo --no-serve`: a city, one account per role with a fresh password and TOTP
+secret, printed."""
 
 from __future__ import annotations
 
@@ -26,13 +27,35 @@ def _demo(settings: SettingsWrapper) -> str:
     return out.getvalue()
 
 
-def _passwords(output: str) -> dict[str, str]:
+_ROW = re.compile(r"^\s+(demo_\w+)\s+(\w+)\s+.*\s(\S+)\s+([A-Z2-7]{32})$")
+
+# Passwords an installer might ship or a newcomer might guess; none may open a demo account.
+KNOWN_DEFAULTS = (
+    "correct horse battery staple",
+    "admin",
+    "admin123",
+    "password",
+    "password123",
+    "123456",
+    "12345678",
+    "fangkong",
+    "demo",
+    "changeme",
+)
+
+
+def _rows(output: str) -> dict[str, tuple[str, str]]:
+    """username -> (password, TOTP secret), as printed."""
     found = {}
     for line in output.splitlines():
-        match = re.match(r"^\s+(demo_\w+)\s+(\w+)\s+.*\s(\S+)$", line)
+        match = _ROW.match(line)
         if match:
-            found[match.group(1)] = match.group(3)
+            found[match.group(1)] = (match.group(3), match.group(4))
     return found
+
+
+def _passwords(output: str) -> dict[str, str]:
+    return {username: row[0] for username, row in _rows(output).items()}
 
 
 def test_demo_refuses_outside_demo_mode(settings: SettingsWrapper) -> None:
@@ -103,3 +126,40 @@ def test_demo_publishes_a_rulebook_and_gives_several_districts_orders_and_work(
     orders_before = ControlOrder.objects.count()
     _demo(settings)  # a restarted demo keeps its orders and issues no second set
     assert ControlOrder.objects.count() == orders_before
+
+
+def test_demo_prints_a_totp_secret_that_completes_the_sign_in(settings: SettingsWrapper) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from fangkong.accounts import totp
+    from fangkong.accounts.models import TotpDevice
+    from fangkong.core import clock
+
+    rows = _rows(_demo(settings))
+    assert set(rows) == {f"demo_{role.value}" for role in Role}
+    for username, (_, secret) in rows.items():
+        device = TotpDevice.objects.get(user__username=username)
+        assert device.confirmed_at is not None
+        assert device.secret == secret
+    assert len({secret for _, secret in rows.values()}) == len(Role)
+    password, secret = rows["demo_district_staff"]
+    client = Client()
+    signed = client.post(
+        reverse("accounts:login"), {"username": "demo_district_staff", "password": password}
+    )
+    assert reverse("accounts:totp") in signed["Location"]
+    verified = client.post(reverse("accounts:totp"), {"code": totp.code_at(secret, clock.now())})
+    assert verified.status_code == 302
+    assert client.get(reverse("people:search")).status_code == 200
+
+
+def test_no_account_has_a_default_or_shared_password(settings: SettingsWrapper) -> None:
+    assert not User.objects.exists()  # installing (migrating) creates no account at all
+    passwords = _passwords(_demo(settings))
+    assert len(set(passwords.values())) == len(passwords) == len(Role)
+    assert not set(passwords.values()) & set(KNOWN_DEFAULTS)
+    for user in User.objects.all():
+        assert user.has_usable_password()
+        for default in (*KNOWN_DEFAULTS, user.username):
+            assert not user.check_password(default), (user.username, default)

@@ -123,10 +123,13 @@ class Command(BaseCommand):
                 child.wait(timeout=30)
 
     def _print_accounts(self, accounts: list[DemoAccount]) -> None:
-        header = ("username", "role", "jurisdiction", "password")
-        rows = [(a.username, a.role, a.jurisdiction, a.password) for a in accounts]
-        widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(4)]
-        self.stdout.write("\nDemo accounts (passwords are new on every run):")
+        header = ("username", "role", "jurisdiction", "password", "TOTP secret")
+        rows = [(a.username, a.role, a.jurisdiction, a.password, a.totp_secret) for a in accounts]
+        widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        self.stdout.write(
+            "\nDemo accounts (passwords and TOTP secrets are new on every run; add the secret "
+            "to an authenticator app, which then shows the six-digit sign-in code):"
+        )
         for row in [header, tuple("-" * w for w in widths), *rows]:
             cells = [cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)]
             self.stdout.write("  " + "  ".join(cells).rstrip())
