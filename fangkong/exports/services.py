@@ -132,10 +132,19 @@ def export_build(
                 return
             yield row
 
+    def footer() -> str:
+        if seen <= max_rows:
+            return ""
+        return gettext("Only the first %(rows)s rows; narrow the list to export the rest.") % {
+            "rows": max_rows
+        }
+
     out = tempfile.TemporaryFile(prefix="fangkong-export-")  # noqa: SIM115 - the response closes it
     try:
         if fmt == "csv":
-            count = writer.write_csv(out, stamp=stamp, headers=headers, rows=counted())
+            count = writer.write_csv(
+                out, stamp=stamp, headers=headers, rows=counted(), footer=footer
+            )
         else:
             count = writer.write_xlsx(
                 out,
@@ -145,6 +154,7 @@ def export_build(
                 created=now,
                 headers=headers,
                 rows=counted(),
+                footer=footer,
             )
         size, digest = _fingerprint(out)
     except Exception:

@@ -1,4 +1,5 @@
-"""Writing a table to a file: cells escaped against formula injection, a stamp on top.
+"""Writing a table to a file: cells escaped against formula injection, a stamp on top, and
+a footer line when the caller has one once the rows are written (a cut-off list says so).
 
 Pure output, no permission or masking decisions (those are `services`): rows go to a file
 object row by row, so memory stays flat however long the list. openpyxl's write-only
@@ -12,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
@@ -46,7 +47,12 @@ def cell_value(value: object) -> Cell:
 
 
 def write_csv(
-    out: IO[bytes], *, stamp: str, headers: Sequence[str], rows: Iterable[Sequence[Cell]]
+    out: IO[bytes],
+    *,
+    stamp: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    footer: Callable[[], str] = str,
 ) -> int:
     """UTF-8 with a byte-order mark (Excel needs it to read Chinese); returns the data rows."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
@@ -57,6 +63,8 @@ def write_csv(
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
         count += 1
+    if last := footer():
+        writer.writerow([escape_cell(last)])
     text.flush()
     text.detach()  # leave `out` open for the caller
     return count
@@ -71,6 +79,7 @@ def write_xlsx(
     created: dt.datetime,
     headers: Sequence[str],
     rows: Iterable[Sequence[Cell]],
+    footer: Callable[[], str] = str,
 ) -> int:
     """A write-only workbook: the stamp in row 1 and in the document properties."""
     from openpyxl import Workbook
@@ -91,6 +100,8 @@ def write_xlsx(
     for row in rows:
         sheet.append(list(row))
         count += 1
+    if last := footer():
+        sheet.append([escape_cell(last)])
     book.save(out)
     return count
 

@@ -225,3 +225,30 @@ def test_a_failing_export_names_no_value_in_the_error_or_the_log(
     assert NAME not in str(caught.value)
     assert NAME not in caplog.text
     assert not AuditEntry.objects.filter(action="export.create").exists()
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_cut_off_list_says_so_in_the_file_and_the_audit(
+    system: Actor, two_districts: Tree, fmt: str
+) -> None:
+    from fangkong.exports.services import Column, export_build
+
+    export = export_build(
+        actor=system,
+        name="t",
+        title="t",
+        columns=[Column("n")],
+        rows=([i] for i in range(5)),
+        fmt=fmt,
+        max_rows=2,
+    )
+    data = export.file.read()
+    export.file.close()
+    assert (export.rows, export.truncated) == (2, True)
+    lines = (
+        xlsx_rows(data) if fmt == "xlsx" else [[c] for c in data.decode("utf-8-sig").splitlines()]
+    )
+    assert len(lines) == 5  # stamp, header, two rows, the note
+    assert "2" in str(lines[-1][0])
+    entry = AuditEntry.objects.get(action="export.create")
+    assert (entry.detail["rows"], entry.detail["truncated"]) == (2, True)
