@@ -7,8 +7,10 @@ again, the later registration is gone, and the audit chain verifies.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -150,3 +152,38 @@ def test_restore_drill(drill_env: dict[str, str], tmp_path: Path) -> None:
     )
     assert refused.returncode != 0
     assert "checksum" in refused.stderr
+
+    if connection.vendor == "sqlite":
+        # A backup whose audit chain was edited (and its checksum forged to match) is restored
+        # but the command fails: the system must not serve until someone looks.
+        forged = _forge_sqlite_backup(backup_file, tmp_path)
+        broken = subprocess.run(
+            [*base, str(forged), "--yes"], env=env, capture_output=True, text=True, check=False
+        )
+        assert broken.returncode != 0
+        assert "audit chain does not verify" in broken.stderr
+
+
+def _forge_sqlite_backup(original: Path, tmp_path: Path) -> Path:
+    work = tmp_path / "forge"
+    work.mkdir()
+    with tarfile.open(original) as tar:
+        manifest_member = tar.extractfile("manifest.json")
+        dump_member = tar.extractfile("database.sqlite3")
+        assert manifest_member is not None
+        assert dump_member is not None
+        manifest = json.loads(manifest_member.read())
+        (work / "database.sqlite3").write_bytes(dump_member.read())
+    db = sqlite3.connect(work / "database.sqlite3")
+    db.execute("DROP TRIGGER audit_entry_no_update")
+    db.execute("UPDATE audit_auditentry SET reason = 'nothing happened' WHERE seq = 1")
+    db.commit()
+    db.close()
+    data = (work / "database.sqlite3").read_bytes()
+    manifest["database"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    forged = tmp_path / "forged.tar"
+    with tarfile.open(forged, "w") as tar:
+        tar.add(work / "manifest.json", arcname="manifest.json")
+        tar.add(work / "database.sqlite3", arcname="database.sqlite3")
+    return forged

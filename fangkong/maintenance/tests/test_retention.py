@@ -152,11 +152,17 @@ def test_a_run_leaves_a_report_a_ledger_line_a_purge_record_and_one_audit_entry(
     assert audit_verify().ok
 
 
-def test_a_second_run_purges_nothing_more(city: dict[str, Person], system: Actor) -> None:
-    retention.retention_run(actor=system)
+def test_a_second_run_purges_nothing_more(
+    city: dict[str, Person], system: Actor, two_districts: Tree
+) -> None:
+    more = factories.person(system, two_districts.grid_a)
+    _ended(system, more)
+    first = retention.retention_run(actor=system, chunk_size=1)  # one person per chunk
+    assert first.counts["person"] == 2
+    assert len(list(ledger.entries())) == 2
     again = retention.retention_run(actor=system)
     assert again.counts["person"] == 0
-    assert len(list(ledger.entries())) == 1
+    assert len(list(ledger.entries())) == 2
 
 
 def test_a_dry_run_counts_and_changes_nothing(city: dict[str, Person], system: Actor) -> None:
