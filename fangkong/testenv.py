@@ -14,7 +14,7 @@ os.environ.setdefault(
 
 # Hypothesis' per-example deadline turns a loaded 2-core CI machine into flaky failures;
 # the properties are what we test, not their speed (benchmarks measure speed).
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
+from hypothesis import settings as _hypothesis_settings
 
 _hypothesis_settings.register_profile("fangkong", deadline=None)
 _hypothesis_settings.load_profile("fangkong")
