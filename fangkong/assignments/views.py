@@ -5,13 +5,11 @@ becomes 404 and NotAllowed 403 once, in `_domain_errors`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
@@ -24,30 +22,10 @@ from fangkong.core.actor import Actor
 from fangkong.core.errors import DomainError, NotAllowed, NotFound
 from fangkong.core.perms import Perm
 from fangkong.core.scope import Scope
+from fangkong.core.web import domain_errors as _domain_errors
+from fangkong.core.web import request_actor as _actor
 from fangkong.jurisdictions.models import Jurisdiction
 from fangkong.jurisdictions.selectors import jurisdiction_ancestors, jurisdiction_get
-
-View = Callable[..., HttpResponse]
-
-
-def _domain_errors(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
-
-    return wrapper
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor | None = getattr(request, "actor", None)
-    if actor is None:  # login_required runs first; this only guards a misconfigured stack
-        raise PermissionDenied("no actor")
-    return actor
 
 
 def _node(actor: Actor, code: str) -> Jurisdiction:

@@ -7,13 +7,9 @@ in `_domain_errors`; Invalid and Conflict go back to the form that caused them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -35,37 +31,13 @@ from fangkong.control.forms import (
 from fangkong.control.models import ControlOrder
 from fangkong.core import clock
 from fangkong.core.actor import Actor
-from fangkong.core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
+from fangkong.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from fangkong.core.perms import Perm
+from fangkong.core.web import domain_errors as _domain_errors
+from fangkong.core.web import form_error as _form_error
+from fangkong.core.web import request_actor as _actor
 from fangkong.exports.http import export_page, export_view
 from fangkong.people.masked import PersonView
-
-View = Callable[..., HttpResponseBase]  # a file download is a streaming response
-
-
-def _domain_errors(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
-
-    return wrapper
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor | None = getattr(request, "actor", None)
-    if actor is None:  # login_required runs first; this only guards a misconfigured stack
-        raise PermissionDenied("no actor")
-    return actor
-
-
-def _form_error(form: forms.Form, exc: DomainError) -> None:
-    field = exc.detail.get("field")
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 def _htmx(request: HttpRequest) -> bool:

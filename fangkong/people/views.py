@@ -1,19 +1,15 @@
 """Person pages: search, person, reveal (htmx partial), merge, register, notes.
 
 Thin adapters over people.services and people.selectors; they render PersonView (masked),
-never a Person. NotFound becomes 404 and NotAllowed 403, once, in `_domain_errors`.
+never a Person. NotFound becomes 404 and NotAllowed 403 through `core.web.domain_errors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -22,8 +18,11 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core.actor import Actor
-from fangkong.core.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
+from fangkong.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from fangkong.core.perms import Perm
+from fangkong.core.web import domain_errors as _domain_errors
+from fangkong.core.web import form_error as _form_error
+from fangkong.core.web import request_actor as _actor
 from fangkong.exports.http import export_page, export_view
 from fangkong.jurisdictions.models import Jurisdiction
 from fangkong.jurisdictions.selectors import jurisdiction_get
@@ -32,33 +31,6 @@ from fangkong.people.exports import person_columns, person_rows
 from fangkong.people.forms import MergeForm, NoteForm, RegisterForm, RevealForm, SearchForm
 from fangkong.people.masked import PersonView
 from fangkong.people.models import Person
-
-View = Callable[..., HttpResponseBase]  # a file download is a streaming response
-
-
-def _domain_errors(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
-
-    return wrapper
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor | None = getattr(request, "actor", None)
-    if actor is None:  # login_required runs first; this only guards a misconfigured stack
-        raise PermissionDenied("no actor")
-    return actor
-
-
-def _form_error(form: forms.Form, exc: DomainError) -> None:
-    field = exc.detail.get("field")
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 @login_required
