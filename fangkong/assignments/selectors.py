@@ -244,17 +244,21 @@ def board(
     # Items not yet escalated whose deadline falls before the end of the window: those already
     # past it are overdue since the last pass, the rest are due soon.
     soon_end = now + dt.timedelta(hours=due_soon_hours)
-    # The subtree is a prefix test no index serves, on purpose: the only index that fits is
-    # asg_level0_due_idx, read for the few hours of deadlines before the end of the window
-    # (9,403 entries at the city of the benchmark), whatever the statistics say. Given the
-    # subtree's path range as well, the planners took it over the deadline range -- SQLite
-    # always (all 150,000 active items of the city: 450 ms against 5 ms), PostgreSQL when its
-    # statistics predate the last escalation pass (66,000 heap rows: 355 ms cold).
-    window_qs = (
-        Assignment.objects.filter(closed_at__isnull=True, escalation_level=0, due_at__lt=soon_end)
-        .alias(root=Substr("jurisdiction_path", 1, len(node.path)))
-        .filter(root=node.path)
+    window_qs = Assignment.objects.filter(
+        closed_at__isnull=True, escalation_level=0, due_at__lt=soon_end
     )
+    if _vendor(window_qs) == "sqlite":
+        # The subtree as a prefix test no index serves, on purpose: SQLite's planner took the
+        # subtree's path range (all 150,000 active items of the city) over the few hours of
+        # deadlines in asg_level0_due_idx (9,403 entries): 450 ms against 5 ms.
+        window_qs = window_qs.alias(root=Substr("jurisdiction_path", 1, len(node.path))).filter(
+            root=node.path
+        )
+    else:
+        # PostgreSQL keeps the path range: the deadline range of either index that has it reads
+        # the old versions of the rows the last pass moved too (dead until VACUUM: 65,882
+        # entries for 9,403 live ones after a 56,479-item pass), whatever its statistics say.
+        window_qs = _subtree(window_qs, node)
     window = (
         window_qs.annotate(child=child_of)
         .values("kind", "child")
