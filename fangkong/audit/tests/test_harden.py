@@ -53,8 +53,8 @@ def test_the_app_role_appends_and_reads_the_audit_log_but_cannot_change_it(
     if connection.vendor == "sqlite":
         with pytest.raises(CommandError, match="file"):
             call_command("audit", "harden", "--app-role", app_role)
-        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
-            cur.execute("UPDATE audit_auditentry SET reason = 'rewritten'")
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as owner:
+            owner.execute("UPDATE audit_auditentry SET reason = 'rewritten'")
         return
     call_command("audit", "harden", "--app-role", app_role)
     with _connect_as(app_role) as conn:
