@@ -183,7 +183,9 @@ def person_register(
         return _existing(actor, found)
     detail: dict[str, Any] = {"doc_type": person.doc_type}
     if mismatch:
-        detail["id_mismatch"] = mismatch
+        # Field names only: the entered and ID-derived birth dates are personal values, and
+        # audit entries outlive the personal data (retention shreds the row, not the trail).
+        detail["id_mismatch"] = sorted(mismatch)
     audit.record(actor=actor, action="people.register", target=person, detail=detail)
     return person, True
 

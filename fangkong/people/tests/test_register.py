@@ -83,10 +83,9 @@ def test_disagreeing_sex_and_birth_date_are_flagged_and_the_id_wins(
     assert p.sex == "F"
     assert p.birth_date == dt.date(1970, 3, 1)
     detail = AuditEntry.objects.get(action="people.register").detail
-    assert detail["id_mismatch"] == {
-        "sex": {"entered": "M", "from_id": "F"},
-        "birth_date": {"entered": "1971-03-01", "from_id": "1970-03-01"},
-    }
+    assert detail["id_mismatch"] == ["birth_date", "sex"]
+    assert "1971-03-01" not in str(detail)
+    assert "1970-03-01" not in str(detail)
 
 
 def test_agreeing_values_are_not_flagged(two_districts: Tree, system: Actor) -> None:
