@@ -1,4 +1,4 @@
-"""Writes to the person registry: register, update, merge, reveal, notes, audited search.
+"""Writes to the person registry: register, update, reveal, notes, audited search (merge: people.merge).
 
 Every function checks the actor's permission and scope, runs in one transaction and leaves an
 audit row in it. Audit details never carry a plaintext name, number, phone or address.
@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 
 from fangkong.audit import services as audit
 from fangkong.core import clock, idnumbers, phones
@@ -21,17 +21,15 @@ from fangkong.core.perms import Perm
 from fangkong.core.text import fold
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.people import protect, selectors
+
+# Merging (every reference to a duplicate moves to the survivor) lives in its own module.
+from fangkong.people.merge import _reverse_relations, person_merge
 from fangkong.people.models import Household, Person, PersonNote
+from fangkong.people.scope import check_in_scope as _check_in_scope
 
 NAME_MAX = 100
 ADDRESS_MAX = 300
 NOTE_MAX = 2000
-
-
-def _check_in_scope(actor: Actor, path: str) -> None:
-    # The same answer as a missing row: "not yours" must not be distinguishable.
-    if not actor.scope.covers(path):
-        raise NotFound("person.not_found", "Person not found")
 
 
 def _clean_name(raw: str) -> str:
@@ -253,137 +251,6 @@ def person_update(
     return person
 
 
-def _reverse_relations() -> list[models.ForeignObjectRel]:
-    """Every FK and one-to-one that points at Person, including hidden ones (related_name="+")
-    and the through tables of many-to-many fields, except the merged_into self-reference.
-
-    `_meta.related_objects` leaves out hidden relations, so a module that writes
-    `ForeignKey(Person, related_name="+")` would be silently skipped by a merge; we ask for them.
-    """
-    rels: list[models.ForeignObjectRel] = []
-    for f in Person._meta.get_fields(include_hidden=True):
-        if not isinstance(f, models.ForeignObjectRel) or f.many_to_many:
-            continue  # many-to-many: handled through its through table's foreign key
-        if f.field.model is Person and f.field.name == "merged_into":
-            continue
-        rels.append(f)
-    return rels
-
-
-def _relation_label(rel: models.ForeignObjectRel) -> str:
-    return f"{rel.field.model._meta.label_lower}.{rel.field.name}"
-
-
-def _repoint(rel: models.ForeignObjectRel, survivor: Person, duplicate: Person) -> int:
-    """Move the duplicate's rows to the survivor: the count moved, or minus the count dropped.
-
-    A unique link both persons hold (a one-to-one row each) is a Conflict, unless the
-    model declares `PERSON_MERGE = "keep_survivor"`.
-    """
-    model = rel.field.model  # the model that holds the foreign key
-    field = rel.field.name
-    rows = model._base_manager.filter(**{field: duplicate})
-    if model._meta.auto_created:
-        # A many-to-many link table: a link the survivor already has is the same fact; drop it.
-        others = [
-            f.name
-            for f in model._meta.fields
-            if isinstance(f, models.ForeignKey) and f.name != field
-        ]
-        kept = model._base_manager.filter(**{field: survivor}).values_list(*others)
-        for values in kept:
-            rows.filter(**dict(zip(others, values, strict=True))).delete()
-    elif (
-        # A per-person row the owning module can rebuild (e.g. a denormalised status):
-        # the module opted in to keeping the survivor's and dropping the duplicate's.
-        rel.one_to_one
-        and getattr(model, "PERSON_MERGE", "") == "keep_survivor"
-        and model._base_manager.filter(**{field: survivor}).exists()
-    ):
-        return -rows.delete()[1].get(model._meta.label, 0)
-    try:
-        with transaction.atomic():
-            return rows.update(**{field: survivor})
-    except IntegrityError as exc:
-        raise Conflict(
-            "person.merge_conflict",
-            "Both records hold a unique link of the same kind; resolve it before merging",
-            relation=_relation_label(rel),
-        ) from exc
-
-
-@transaction.atomic
-def person_merge(*, actor: Actor, survivor: Person, duplicate: Person, reason: str) -> Person:
-    """Merge a duplicate record into the survivor; the duplicate row stays, pointing at it.
-
-    Every reference to the duplicate (any model, present or future) is moved to the survivor.
-    Raises NotFound (either outside scope), Conflict (same person, already merged, or a
-    unique link both hold).
-    """
-    require(actor, Perm.PERSON_MERGE)
-    _check_in_scope(actor, survivor.jurisdiction_path)
-    _check_in_scope(actor, duplicate.jurisdiction_path)
-    if not (reason or "").strip():
-        raise Invalid("person.reason_required", "A reason is required", field="reason")
-    if survivor.pk == duplicate.pk:
-        raise Conflict("person.merge_self", "A person cannot be merged into itself")
-    # Lock both rows (PostgreSQL) so concurrent merges of the same pair serialize.
-    locked = {
-        p.pk: p
-        for p in Person.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk])
-    }
-    if len(locked) != 2:
-        raise NotFound("person.not_found", "Person not found")
-    if any(locked[p.pk].merged_into_id is not None for p in (survivor, duplicate)):
-        raise Conflict("person.merged", "One of the records was already merged")
-
-    counts: dict[str, int] = {}
-    dropped: dict[str, int] = {}
-    for rel in _reverse_relations():
-        moved = _repoint(rel, survivor, duplicate)
-        if moved > 0:
-            counts[_relation_label(rel)] = moved
-        elif moved < 0:
-            dropped[_relation_label(rel)] = -moved
-    # Records merged into the duplicate earlier now point straight at the survivor.
-    earlier = Person.objects.filter(merged_into=duplicate).update(merged_into=survivor)
-    if earlier:
-        counts["people.person.merged_into"] = earlier
-
-    # Fill the survivor's blanks from the duplicate, so the merge loses nothing visible.
-    filled: list[str] = []
-    for field, bidx in (("phone", "phone_bidx"), ("address", None)):
-        if not getattr(survivor, field) and getattr(duplicate, field):
-            setattr(survivor, field, getattr(duplicate, field))
-            filled.append(field)
-            if bidx:
-                setattr(survivor, bidx, getattr(duplicate, bidx))
-                filled.append(bidx)
-    household = duplicate.household
-    if survivor.household_id is None and household and household.grid_id == survivor.grid_id:
-        survivor.household = household
-        filled.append("household")
-    now = clock.now()
-    survivor.updated_at = now
-    survivor.save(update_fields=[*filled, "updated_at"])
-    duplicate.merged_into, duplicate.updated_at = survivor, now
-    duplicate.save(update_fields=["merged_into", "updated_at"])
-    audit.record(
-        actor=actor,
-        action="people.merge",
-        target=survivor,
-        reason=reason.strip(),
-        detail={
-            "duplicate_id": duplicate.pk,
-            "duplicate_path": duplicate.jurisdiction_path,
-            "moved": counts,
-            "dropped": dropped,
-            "filled": [f for f in filled if not f.endswith("_bidx")],
-        },
-    )
-    return survivor
-
-
 @dataclass(frozen=True, slots=True)
 class FullValues:
     """The unmasked personal values, as released by `person_reveal`."""
@@ -511,3 +378,17 @@ def person_search(*, actor: Actor, query: str) -> SearchResult:
         detail={"bidx_prefix": bidx[:8], "results": len(people)},
     )
     return SearchResult(kind=kind, people=people)
+
+
+__all__ = [
+    "FullValues",
+    "SearchResult",
+    "_reverse_relations",
+    "classify_query",
+    "person_merge",
+    "person_note_add",
+    "person_register",
+    "person_reveal",
+    "person_search",
+    "person_update",
+]
