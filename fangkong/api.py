@@ -143,9 +143,15 @@ def _register_routers() -> None:
     from fangkong.assignments.api import router as assignments
     from fangkong.control.api import router as control
     from fangkong.jurisdictions.api import router as jurisdictions
+    from fangkong.key_populations.api import router as key_populations
+    from fangkong.lake.api import router as lake
+    from fangkong.mass_testing.api import router as mass_testing
     from fangkong.notifications.api import router as notifications
     from fangkong.people.api import router as people
     from fangkong.places.api import router as places
+    from fangkong.screening.api import router as screening
+    from fangkong.sentinel.api import router as sentinel
+    from fangkong.tracing.api import router as tracing
 
     api.add_router("/jurisdictions", jurisdictions)
     api.add_router("/people", people)
@@ -153,6 +159,12 @@ def _register_routers() -> None:
     api.add_router("/notifications", notifications)
     api.add_router("/assignments", assignments)
     api.add_router("/control", control)
+    api.add_router("/screening", screening)
+    api.add_router("/tracing", tracing)
+    api.add_router("/lake", lake)
+    api.add_router("/testing", mass_testing)
+    api.add_router("/keypop", key_populations)
+    api.add_router("/sentinel", sentinel)
 
 
 _register_routers()

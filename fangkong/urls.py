@@ -12,6 +12,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notifications/", include("fangkong.notifications.urls")),
     path("assignments/", include("fangkong.assignments.urls")),
     path("control/", include("fangkong.control.urls")),
+    path("screening/", include("fangkong.screening.urls")),
+    path("tracing/", include("fangkong.tracing.urls")),
+    path("testing/", include("fangkong.mass_testing.urls")),
+    path("keypop/", include("fangkong.key_populations.urls")),
+    path("sentinel/", include("fangkong.sentinel.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
 ]

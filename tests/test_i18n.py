@@ -8,29 +8,39 @@ import polib
 import pytest
 from django.test import Client
 
-LOCALE = Path(__file__).resolve().parent.parent / "fangkong" / "locale" / "zh_Hans" / "LC_MESSAGES"
+PACKAGE = Path(__file__).resolve().parent.parent / "fangkong"
+LOCALE = PACKAGE / "locale" / "zh_Hans" / "LC_MESSAGES"
+# The project catalogue, and the operations modules' own (fangkong/<app>/locale/), which Django
+# finds for every installed app.
+CATALOGUES = sorted(PACKAGE.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
 
 
-def test_every_message_has_a_chinese_translation() -> None:
-    po = polib.pofile(str(LOCALE / "django.po"))
+def test_the_project_catalogue_exists() -> None:
+    assert LOCALE / "django.po" in CATALOGUES
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_message_has_a_chinese_translation(catalogue: Path) -> None:
+    po = polib.pofile(str(catalogue))
     untranslated = [e.msgid for e in po.untranslated_entries()]
     fuzzy = [e.msgid for e in po.fuzzy_entries()]
     assert untranslated == []
     assert fuzzy == []
 
 
-def test_the_compiled_catalogue_matches_the_source() -> None:
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_compiled_catalogue_matches_the_source(catalogue: Path) -> None:
     po = {
         e.msgid: (e.msgstr or e.msgstr_plural.get(0, ""))
-        for e in polib.pofile(str(LOCALE / "django.po"))
+        for e in polib.pofile(str(catalogue))
         if not e.obsolete
     }
     mo = {
         e.msgid: (e.msgstr or e.msgstr_plural.get(0, ""))
-        for e in polib.mofile(str(LOCALE / "django.mo"))
+        for e in polib.mofile(str(catalogue.with_suffix(".mo")))
     }
     mo.pop("", None)
-    assert mo == po, "run `fangkong compilemessages -l zh_Hans` after editing django.po"
+    assert mo == po, f"run compilemessages after editing {catalogue}"
 
 
 @pytest.mark.django_db

@@ -26,3 +26,20 @@ class Perm(StrEnum):
     ASSIGNMENT_VIEW = "assignment.view"
     ASSIGNMENT_WORK = "assignment.work"  # start, complete, reject work in scope
     ASSIGNMENT_MANAGE = "assignment.manage"  # reassign, create ad-hoc work
+    # operations modules
+    SCREENING_VIEW = "screening.view"  # arrivals, boards, assist inboxes
+    SCREENING_IMPORT = "screening.import"  # push lists and assist-request files
+    SCREENING_VERIFY = "screening.verify"  # record a verification outcome, register newcomers
+    SCREENING_ASSIST = "screening.assist"  # send assist requests to another district, reply
+    TRACING_VIEW = "tracing.view"  # cases, investigations, contacts, chains
+    TRACING_WRITE = "tracing.write"  # register cases, confirm contacts, run co-presence
+    LAKE_INGEST = "lake.ingest"  # machine clients sending check-ins and cell-grid dwell records
+    TESTING_VIEW = "testing.view"  # rounds, coverage, positive pools
+    TESTING_MANAGE = "testing.manage"  # create rounds, sites, excusals
+    TESTING_SAMPLE = "testing.sample"  # sampling scans
+    TESTING_RESULT = "testing.result"  # lab results
+    KEYPOP_VIEW = "keypop.view"  # key populations and who is overdue
+    KEYPOP_MANAGE = "keypop.manage"  # groups, employers, member lists
+    SENTINEL_VIEW = "sentinel.view"  # registers, series, alerts
+    SENTINEL_REPORT = "sentinel.report"  # pharmacy/clinic registration and daily reports
+    SENTINEL_MANAGE = "sentinel.manage"  # reporting units, alert verification

@@ -7,9 +7,15 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from fangkong.core.errors import Invalid
+from fangkong.policy.sections.base import Strict
+from fangkong.policy.sections.key_populations import KeyPopulationRules
+from fangkong.policy.sections.mass_testing import MassTestingRules
+from fangkong.policy.sections.screening import ScreeningRules
+from fangkong.policy.sections.sentinel import SentinelRules
+from fangkong.policy.sections.tracing import TracingRules
 
 
 class Category(StrEnum):
@@ -70,11 +76,7 @@ class Duty(StrEnum):
     SCHEDULED_TEST = "scheduled_test"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Phase(_Strict):
+class Phase(Strict):
     measure: Measure
     days: int | None = Field(default=None, ge=1, le=60)  # None: until released by a decision
     test_days: tuple[int, ...] = ()
@@ -97,7 +99,7 @@ class Phase(_Strict):
         return self
 
 
-class CategoryRule(_Strict):
+class CategoryRule(Strict):
     phases: tuple[Phase, ...] = Field(min_length=1)
     counts_from: CountsFrom
 
@@ -108,12 +110,12 @@ class CategoryRule(_Strict):
         return self
 
 
-class MeasureRule(_Strict):
+class MeasureRule(Strict):
     strictness: int = Field(ge=0, le=100)
     code: CodeColour
 
 
-class RiskArea(_Strict):
+class RiskArea(Strict):
     code: str = Field(min_length=2, max_length=40)
     name: str
     level: RiskLevel
@@ -122,20 +124,20 @@ class RiskArea(_Strict):
     lifted_on: dt.date | None = None
 
 
-class RiskAreaRules(_Strict):
+class RiskAreaRules(Strict):
     high_to_medium_after_days: int = Field(ge=1, le=60)
     medium_to_low_after_days: int = Field(ge=1, le=60)
 
 
-class Approval(_Strict):
+class Approval(Strict):
     bulk_change_threshold: int = Field(ge=1)
 
 
-class Venues(_Strict):
+class Venues(Strict):
     capacity_share: float = Field(gt=0, le=1)
 
 
-class Gatherings(_Strict):
+class Gatherings(Strict):
     cancel_at: int = Field(ge=1)
     prevention_plan_at: int = Field(ge=1)
     family_max: int = Field(ge=1)
@@ -147,11 +149,7 @@ class Gatherings(_Strict):
         return self
 
 
-class Sentinel(_Strict):
-    test_lookback_hours: int = Field(ge=1, le=240)
-
-
-class Rulebook(_Strict):
+class Rulebook(Strict):
     edition: str = Field(min_length=1, max_length=64)
     title: str
     categories: dict[Category, CategoryRule]
@@ -163,7 +161,12 @@ class Rulebook(_Strict):
     approval: Approval
     venues: Venues
     gatherings: Gatherings
-    sentinel: Sentinel
+    sentinel: SentinelRules
+    # The operations modules' sections (fangkong/policy/sections/), optional with defaults.
+    screening: ScreeningRules = ScreeningRules()
+    tracing: TracingRules = TracingRules()
+    mass_testing: MassTestingRules = MassTestingRules()
+    key_populations: KeyPopulationRules = KeyPopulationRules()
 
     @field_validator("categories")
     @classmethod

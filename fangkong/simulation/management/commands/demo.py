@@ -19,12 +19,18 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from fangkong.control.demo import demo_orders_issue
 from fangkong.core.actor import system_actor
 from fangkong.core.errors import Conflict
+from fangkong.key_populations.demo import demo_run as key_populations_demo
+from fangkong.lake.demo import demo_run as lake_demo
+from fangkong.mass_testing.demo import demo_run as mass_testing_demo
 from fangkong.policy.editions import edition_text
 from fangkong.policy.selectors import rulebook_in_force
 from fangkong.policy.services import rulebook_publish
+from fangkong.screening.demo import demo_run as screening_demo
+from fangkong.sentinel.demo import demo_run as sentinel_demo
 from fangkong.simulation.city import city_generate
 from fangkong.simulation.clear import city_exists
 from fangkong.simulation.demo_accounts import DemoAccount, demo_accounts_ensure
+from fangkong.tracing.demo import demo_run as tracing_demo
 
 
 class Command(BaseCommand):
@@ -72,6 +78,18 @@ class Command(BaseCommand):
                 f"Control orders: {made.issued} issued, {made.in_effect} in effect, "
                 f"{made.tests_recorded} test results, {made.pending_requests} awaiting approval"
             )
+        # The operations modules, in the order their data builds on each other: check-ins first
+        # (tracing reads them), arrivals, cases, a testing round, key populations, the sentinels.
+        for module_demo in (
+            lake_demo,
+            screening_demo,
+            tracing_demo,
+            mass_testing_demo,
+            key_populations_demo,
+            sentinel_demo,
+        ):
+            for line in module_demo(actor=demo, seed=options["seed"]):
+                self.stdout.write(line)
         accounts = demo_accounts_ensure(actor=demo)
         self._print_accounts(accounts)
         if options["no_serve"]:

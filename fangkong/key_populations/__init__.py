@@ -1,0 +1,1 @@
+"""Key populations under routine testing: groups, employers, members, due dates."""

@@ -1,0 +1,1 @@
+"""The event lake: check-ins and cell-grid dwell records as day-partitioned Parquet; co-presence engine."""

@@ -1,0 +1,5 @@
+"""The lake API, mounted at /api/lake/."""
+
+from ninja import Router
+
+router = Router(tags=["lake"])

@@ -1,0 +1,1 @@
+"""Mass nucleic-acid testing: rounds, sites, pooled tubes, lab results, positive pools, coverage."""

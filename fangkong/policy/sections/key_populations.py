@@ -1,0 +1,7 @@
+"""Key populations: test frequency per group."""
+
+from fangkong.policy.sections.base import Strict
+
+
+class KeyPopulationRules(Strict):
+    pass

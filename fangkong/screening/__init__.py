@@ -1,0 +1,1 @@
+"""Arrival screening: push lists, assist requests, self-reports, canvass, verification."""

@@ -1,0 +1,1 @@
+"""Sentinel surveillance: reporting units, registers, detection, alerts."""

@@ -1,0 +1,1 @@
+"""Investigation and source tracing: cases, contacts, co-presence, chains, clusters."""
