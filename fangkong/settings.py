@@ -231,6 +231,11 @@ FANGKONG_ENCRYPTION_KEYS = env_str(
 FANGKONG_BLIND_INDEX_KEY = env_str("FANGKONG_BLIND_INDEX_KEY")
 FANGKONG_GENERATE_KEYS = DEMO or DEBUG or TESTING
 
+# Uploaded files: each file is kept up to this size and counted beyond it (see
+# fangkong.core.upload_handlers); views refuse with their own, smaller, limits.
+FANGKONG_UPLOAD_MAX_BYTES = env_int("FANGKONG_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = ["fangkong.core.upload_handlers.BoundedUploadHandler"]
+
 # Background jobs (fangkong.jobs) and notifications (fangkong.notifications).
 FANGKONG_JOB_STALE_SECONDS = env_int("FANGKONG_JOB_STALE_SECONDS", 900)
 FANGKONG_JOB_RETENTION_DAYS = env_int("FANGKONG_JOB_RETENTION_DAYS", 30)
