@@ -92,6 +92,7 @@ def last_results(
     if since is not None:
         c_since = " AND c.sampled_at >= %s"
         params.append(connection.ops.adapt_datetimefield_value(since))
+    # Only fixed fragments are interpolated; every value is a parameter.
     sql = f"""
         WITH ids AS ({ids}),
         tests AS (
@@ -120,7 +121,7 @@ def last_results(
             FROM tests
         )
         SELECT pid, sampled_at, result, result_at, last_negative_at FROM ranked WHERE rn = 1
-    """
+    """  # noqa: S608
     out: dict[int, PersonResult] = {}
     with connection.cursor() as cur:
         cur.execute(sql, params)

@@ -70,7 +70,7 @@ def test_latest_sample_wins_and_negative_time_kept(
     two_districts: Tree, people: list[Person]
 ) -> None:
     rnd = _round(two_districts)
-    a, b, c, d = people
+    a, b, c, _d = people
     _sample(rnd, a, "T1", cf.NOW - 30 * H, "negative")
     _sample(rnd, a, "T2", cf.NOW - 3 * H, "pending")
     _sample(rnd, b, "T1", cf.NOW - 30 * H, "negative")
