@@ -1,0 +1,25 @@
+"""Every write of investigation and source tracing.
+
+Each function checks the actor's permission and scope, runs in one transaction and writes an
+audit row in it. Person-level measures go through control.services.order_issue, duties
+through assignments.services.assignment_create, and contacts staying in another district
+through screening.services.assist_request_send.
+"""
+
+from fangkong.tracing.services.cases import (
+    case_close,
+    case_register,
+    investigation_step_complete,
+    trajectory_add,
+)
+from fangkong.tracing.services.clusters import cluster_add_case, cluster_close, cluster_open
+
+__all__ = [
+    "case_close",
+    "case_register",
+    "cluster_add_case",
+    "cluster_close",
+    "cluster_open",
+    "investigation_step_complete",
+    "trajectory_add",
+]
