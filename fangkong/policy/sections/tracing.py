@@ -22,10 +22,12 @@ class TracingRules(Strict):
     copresence_window_seconds: int = Field(default=1800, ge=60, le=6 * 3600)
     # ...or within a longer dwell for venue kinds where people stay (restaurant, cinema...).
     venue_dwell_seconds: dict[str, int] = Field(default_factory=dict)
-    # Cell-grid co-presence: an overlap in one 800 m cell longer than this...
+    # Cell-grid co-presence (时空伴随): a shared stay in one 800 m cell longer than this...
     cell_min_overlap_seconds: int = Field(default=600, ge=60, le=24 * 3600)
-    # ...or, summed over the case's infectious window, longer than this (cumulative stay).
-    cell_cumulative_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    # ...where the case or the person stayed in that cell longer than this in total over the
+    # lookback days before the end of the case's window (None: no cumulative-stay rule).
+    cell_cumulative_seconds: int | None = Field(default=30 * 3600, ge=60, le=14 * 24 * 3600)
+    cell_cumulative_lookback_days: int = Field(default=14, ge=1, le=28)
     # Exposure kinds whose contacts are contacts at once (the investigator entered them);
     # every other kind (venue, co-presence) first becomes a candidate to confirm.
     direct_exposure_kinds: tuple[str, ...] = ("household", "workplace", "vehicle", "meal", "care")
@@ -49,6 +51,9 @@ class TracingRules(Strict):
             raise ValueError(f"unknown exposure kinds: {', '.join(sorted(unknown))}")
         if any(v < 60 or v > 24 * 3600 for v in self.venue_dwell_seconds.values()):
             raise ValueError("venue dwell must lie between 60 seconds and a day")
-        if self.cell_cumulative_seconds < self.cell_min_overlap_seconds:
+        if (
+            self.cell_cumulative_seconds is not None
+            and self.cell_cumulative_seconds < self.cell_min_overlap_seconds
+        ):
             raise ValueError("cell_cumulative_seconds must be at least cell_min_overlap_seconds")
         return self
