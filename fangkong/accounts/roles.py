@@ -72,6 +72,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.POLICY_WRITE,
             Perm.CONTROL_APPROVE,
             Perm.ASSIGNMENT_MANAGE,
+            Perm.LAKE_INGEST,
         }
     ),
     Role.DISTRICT_STAFF: frozenset(
