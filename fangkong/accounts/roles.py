@@ -90,6 +90,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.PLACE_WRITE,
             Perm.CONTROL_APPROVE,
             Perm.ASSIGNMENT_MANAGE,
+            Perm.LAKE_INGEST,  # check-ins of the district's venues (files, scanner clients)
         }
     ),
     Role.TOWN_STAFF: frozenset(
