@@ -139,12 +139,13 @@ def source_window(
     return local_midnight(day - dt.timedelta(days=rules.incubation_days)), local_midnight(day)
 
 
-def category_of(kind: ExposureKind, *, degree: int) -> ContactCategory:
+def category_of(kind: ExposureKind, *, degree: int, found_by_engine: bool) -> ContactCategory:
     """The contact category an exposure makes: second degree is secondary whatever the kind;
-    a shared cell is co-presence; everything else with a case is close."""
+    what the engine found (a shared venue or cell) is co-presence until an investigator says
+    otherwise; what an investigator entered with a case is close, except a shared cell."""
     if degree >= 2:
         return ContactCategory.SECONDARY
-    if kind == ExposureKind.COPRESENCE:
+    if found_by_engine or kind == ExposureKind.COPRESENCE:
         return ContactCategory.COPRESENCE
     return ContactCategory.CLOSE
 

@@ -13,13 +13,27 @@ from fangkong.tracing.services.cases import (
     trajectory_add,
 )
 from fangkong.tracing.services.clusters import cluster_add_case, cluster_close, cluster_open
+from fangkong.tracing.services.contacts import (
+    ConfirmResult,
+    contact_add,
+    contact_follow_up,
+    contacts_confirm,
+    contacts_dismiss,
+)
+from fangkong.tracing.services.copresence import copresence_run
 
 __all__ = [
+    "ConfirmResult",
     "case_close",
     "case_register",
     "cluster_add_case",
     "cluster_close",
     "cluster_open",
+    "contact_add",
+    "contact_follow_up",
+    "contacts_confirm",
+    "contacts_dismiss",
+    "copresence_run",
     "investigation_step_complete",
     "trajectory_add",
 ]
