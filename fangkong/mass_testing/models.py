@@ -173,6 +173,7 @@ class LabReport(models.Model):
     conflicting repeats stay here with their outcome: reported, never guessed."""
 
     class Outcome(models.TextChoices):
+        RECEIVED = "received", _("Received, not matched yet")
         MATCHED = "matched", _("Matched")
         REPEAT = "repeat", _("Same result again")
         UNKNOWN_TUBE = "unknown_tube", _("Unknown tube")
@@ -195,6 +196,7 @@ class LabReport(models.Model):
             *path_indexes("mtlabreport"),
             models.Index(fields=["outcome", "-received_at"], name="mtlabreport_outcome_idx"),
             models.Index(fields=["barcode"], name="mtlabreport_barcode_idx"),
+            models.Index(fields=["source", "outcome"], name="mtlabreport_source_idx"),
         ]
 
     def __str__(self) -> str:

@@ -59,8 +59,7 @@ class Throughput(Strict):
 
 class MassTestingRules(Strict):
     pools: dict[AreaType, PoolRule] = Field(default_factory=_default_pools)
-    # Hours from a positive pool result to every member's single-tube retest.
-    retest_deadline_hours: int = Field(default=6, ge=1, le=72)
+    # The retest deadline is the rulebook's deadlines_hours.retest_positive_pool (one place).
     # The control category that holds a positive pool's members until their retest is back
     # (its measure keeps them where they are); released by the negative retest.
     hold_category: str = Field(default="secondary_contact", min_length=1, max_length=32)

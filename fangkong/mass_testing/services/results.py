@@ -1,0 +1,348 @@
+"""Lab results: files (csv/xlsx through core.uploads) and API batches, matched to tubes
+set-based in the database.
+
+Every line is kept as a LabReport with its outcome: matched (the tube's result now), repeat
+(the same result again), unknown_tube, conflict (another result for the tube, in this batch or
+recorded before). Unknown tubes and conflicts are reported, never guessed: a conflicting
+line does not change the tube. A source (the file's hash, the client's batch id) is matched
+once: sending it again returns the first report and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.db import connection, transaction
+
+from fangkong.audit.services import record
+from fangkong.core import clock
+from fangkong.core.actor import Actor, require
+from fangkong.core.errors import Invalid
+from fangkong.core.perms import Perm
+from fangkong.core.uploads import CSV, XLSX, check_upload, table_rows
+from fangkong.jobs.services import enqueue
+from fangkong.mass_testing import rules
+from fangkong.mass_testing.models import LabReport
+from fangkong.mass_testing.services._common import POOL_HOLD_JOB, SINGLE_POSITIVE_JOB
+from fangkong.policy.rules import deadline
+from fangkong.policy.schema import Duty
+from fangkong.policy.selectors import rulebook_in_force
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_LINES = 200_000
+REPORT_LIST_LIMIT = 1000
+# Header words a lab's file may use for each column (first row).
+COLUMNS = {
+    "barcode": {"barcode", "tube", "条码", "试管条码", "样本条码"},
+    "result": {"result", "结果", "检测结果"},
+    "ct": {"ct", "ct值", "ct_value"},
+    "tested_at": {"tested_at", "time", "检测时间", "报告时间"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResultIn:
+    barcode: str
+    result: str  # "negative" | "positive"
+    tested_at: dt.datetime
+    ct_value: float | None = None
+    row: int | None = None
+
+
+@dataclass(slots=True)
+class ResultReport:
+    source: str
+    received: int = 0
+    matched: int = 0
+    repeats: int = 0
+    positives: int = 0
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    already_received: bool = False
+
+
+def _lab_path(actor: Actor) -> str:
+    return actor.scope.paths[0] if actor.scope.paths else "/"
+
+
+def results_submit(
+    *, actor: Actor, lab: str, batch_id: str, results: Sequence[ResultIn]
+) -> ResultReport:
+    """Results pushed by a lab's system, idempotent by the lab's batch id."""
+    require(actor, Perm.TESTING_RESULT)
+    if not rules.CLIENT_ID_RE.match(batch_id or ""):
+        raise Invalid("mass_testing.batch_id", "A batch id is required", field="batch_id")
+    if len(results) > MAX_LINES:
+        raise Invalid("mass_testing.batch_too_big", f"At most {MAX_LINES} results per batch")
+    problems = []
+    for i, r in enumerate(results):
+        if r.result not in ("negative", "positive"):
+            problems.append({"row": i + 1, "column": "result", "reason": "negative or positive"})
+        if r.tested_at.tzinfo is None or r.tested_at > clock.now() + dt.timedelta(minutes=10):
+            problems.append({"row": i + 1, "column": "tested_at", "reason": "aware, not future"})
+        if not rules.BARCODE_RE.match(r.barcode):
+            problems.append({"row": i + 1, "column": "barcode", "reason": "not a barcode"})
+    if problems:
+        raise Invalid(
+            "mass_testing.results_invalid", "Some results are invalid", rows=problems[:200]
+        )
+    return _ingest(actor, lab=lab, source=f"api:{actor.kind}:{actor.id}:{batch_id}", rows=results)
+
+
+def results_upload(*, actor: Actor, lab: str, file: bytes | IO[bytes]) -> ResultReport:
+    """A lab's result file (csv or xlsx: barcode, result, Ct, time). Atomic: a line that cannot
+    be read refuses the whole file, naming row, column and reason. The same file twice is
+    matched once. Raises Invalid (upload.* for a refused file)."""
+    require(actor, Perm.TESTING_RESULT)
+    kind, data = check_upload(file, max_bytes=MAX_UPLOAD_BYTES, allowed={XLSX, CSV})
+    digest = hashlib.sha256(data).hexdigest()
+    rows, problems = _parse(table_rows(data, kind))
+    if problems:
+        raise Invalid(
+            "mass_testing.file_invalid",
+            f"{len(problems)} problem(s) in the file; nothing was recorded",
+            rows=problems[:200],
+        )
+    lab = " ".join((lab or "").split())[:100] or actor.label[:100]
+    return _ingest(actor, lab=lab, source=f"upload:{digest[:40]}", rows=rows)
+
+
+def _parse(
+    table: Any,
+) -> tuple[list[ResultIn], list[dict[str, Any]]]:
+    rows: list[ResultIn] = []
+    problems: list[dict[str, Any]] = []
+    cols: dict[str, int] = {}
+    now = clock.now()
+    for number, cells in table:
+        if not cols:
+            words = [str(c or "").strip().casefold() for c in cells]
+            for key, names in COLUMNS.items():
+                for i, w in enumerate(words):
+                    if w in names:
+                        cols[key] = i
+            missing = {"barcode", "result", "tested_at"} - set(cols)
+            if missing:
+                problems.append(
+                    {"row": number, "column": ",".join(sorted(missing)), "reason": "missing column"}
+                )
+                return [], problems
+            continue
+        if not any(str(c or "").strip() for c in cells):
+            continue
+        if len(rows) + len(problems) >= MAX_LINES:
+            problems.append({"row": number, "column": "", "reason": f"over {MAX_LINES} lines"})
+            break
+
+        def cell(key: str, cells: list[Any] = cells) -> Any:
+            i = cols.get(key)
+            return cells[i] if i is not None and i < len(cells) else None
+
+        barcode = str(cell("barcode") or "").strip()
+        if not rules.BARCODE_RE.match(barcode):
+            problems.append({"row": number, "column": "barcode", "reason": "not a barcode"})
+            continue
+        result = rules.read_result(cell("result"))
+        if result is None:
+            problems.append({"row": number, "column": "result", "reason": "negative or positive"})
+            continue
+        try:
+            ct = rules.read_ct(cell("ct"))
+        except ValueError:
+            problems.append({"row": number, "column": "ct", "reason": "a number from 0 to 50"})
+            continue
+        tested_at = _time(cell("tested_at"))
+        if tested_at is None or tested_at > now + dt.timedelta(minutes=10):
+            problems.append({"row": number, "column": "tested_at", "reason": "a past time"})
+            continue
+        rows.append(ResultIn(barcode, result, tested_at, ct, number))
+    return rows, problems
+
+
+def _time(raw: Any) -> dt.datetime | None:
+    if isinstance(raw, dt.datetime):
+        value = raw
+    else:
+        try:
+            value = dt.datetime.fromisoformat(str(raw or "").strip().replace("/", "-"))
+        except ValueError:
+            return None
+    if value.tzinfo is None:  # lab files carry local (Shanghai) time
+        value = value.replace(tzinfo=clock.LOCAL_TZ)
+    return value
+
+
+@transaction.atomic
+def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) -> ResultReport:
+    if LabReport.objects.filter(source=source).exists():
+        report = result_report(source=source)
+        report.already_received = True
+        return report
+    now = clock.now()
+    path = _lab_path(actor)
+    LabReport.objects.bulk_create(
+        [
+            LabReport(
+                barcode=r.barcode,
+                jurisdiction_path=path,
+                result=r.result,
+                ct_value=r.ct_value,
+                tested_at=r.tested_at,
+                lab=lab[:100],
+                source=source,
+                outcome=LabReport.Outcome.RECEIVED,
+                received_at=now,
+            )
+            for r in rows
+        ],
+        batch_size=5000,
+    )
+    new_pools, singles = results_match(source=source, now=now)
+    report = result_report(source=source)
+    record(
+        actor=actor,
+        action="mass_testing.results_ingest",
+        target_type="mass_testing.source",
+        target_id=source[:64],
+        detail={
+            "lab": lab[:100],
+            "received": report.received,
+            "matched": report.matched,
+            "repeats": report.repeats,
+            "unknown": len(report.unknown),
+            "conflicts": len(report.conflicts),
+            "positives": report.positives,
+        },
+    )
+    for pool_id in new_pools:
+        enqueue(
+            name=POOL_HOLD_JOB,
+            payload={"pool_id": pool_id},
+            dedupe_key=f"{POOL_HOLD_JOB}:{pool_id}",
+        )
+    for tube_id in singles:
+        enqueue(
+            name=SINGLE_POSITIVE_JOB,
+            payload={"tube_id": tube_id},
+            dedupe_key=f"{SINGLE_POSITIVE_JOB}:{tube_id}",
+        )
+    return report
+
+
+def results_match(*, source: str, now: dt.datetime) -> tuple[list[int], list[int]]:
+    """Match the received lines of `source` to tubes, set-based; record results; open the
+    positive pools (with a pending retest per member). Returns (new pool ids, positive
+    single-tube ids). Runs in the caller's transaction."""
+    in_force = rulebook_in_force(at=now)
+    due = deadline(in_force.book, Duty.RETEST_POSITIVE_POOL, from_=now)
+    ops = connection.ops
+    at, due_at = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
+    steps: list[tuple[str, list[Any]]] = [
+        (
+            "UPDATE mass_testing_labreport AS lr SET tube_id = t.id, jurisdiction_path = t.jurisdiction_path "
+            "FROM mass_testing_tube t WHERE t.barcode = lr.barcode AND lr.source = %s",
+            [source],
+        ),
+        (
+            "UPDATE mass_testing_labreport SET outcome = 'unknown_tube' WHERE source = %s AND tube_id IS NULL",
+            [source],
+        ),
+        # Two different results for one tube in the same batch: neither is believed.
+        (
+            "UPDATE mass_testing_labreport SET outcome = 'conflict' WHERE source = %s AND outcome = 'received' "
+            "AND tube_id IN (SELECT tube_id FROM mass_testing_labreport WHERE source = %s AND tube_id IS NOT NULL "
+            "GROUP BY tube_id HAVING COUNT(DISTINCT result) > 1)",
+            [source, source],
+        ),
+        (
+            "UPDATE mass_testing_labreport AS lr SET outcome = CASE WHEN t.result = lr.result THEN 'repeat' "
+            "ELSE 'conflict' END FROM mass_testing_tube t WHERE t.id = lr.tube_id AND lr.source = %s "
+            "AND lr.outcome = 'received' AND t.result <> 'pending'",
+            [source],
+        ),
+        (
+            "UPDATE mass_testing_labreport AS lr SET outcome = 'matched' FROM (SELECT MIN(id) AS id FROM mass_testing_labreport "
+            "WHERE source = %s AND outcome = 'received' GROUP BY tube_id) m WHERE lr.id = m.id",
+            [source],
+        ),
+        (
+            "UPDATE mass_testing_labreport SET outcome = 'repeat' WHERE source = %s AND outcome = 'received'",
+            [source],
+        ),
+        (
+            "UPDATE mass_testing_tube AS t SET result = lr.result, ct_value = lr.ct_value, "
+            "result_at = lr.tested_at, lab = lr.lab, status = 'closed', "
+            "closed_at = COALESCE(t.closed_at, lr.received_at) "
+            "FROM mass_testing_labreport lr WHERE lr.tube_id = t.id AND lr.source = %s AND lr.outcome = 'matched'",
+            [source],
+        ),
+        (
+            "INSERT INTO mass_testing_positivepool (tube_id, round_id, jurisdiction_path, members, detected_at, "
+            "retest_due_at, status, positives) "
+            "SELECT t.id, t.round_id, t.jurisdiction_path, t.members, %s, %s, 'open', 0 "
+            "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id WHERE lr.source = %s "
+            "AND lr.outcome = 'matched' AND lr.result = 'positive' AND t.members > 1",
+            [at, due_at, source],
+        ),
+        (
+            "INSERT INTO mass_testing_retest (pool_id, person_id, jurisdiction_path, result) "
+            "SELECT p.id, s.person_id, s.jurisdiction_path, 'pending' FROM mass_testing_positivepool p "
+            "JOIN mass_testing_labreport lr ON lr.tube_id = p.tube_id AND lr.source = %s "
+            "AND lr.outcome = 'matched' AND lr.result = 'positive' "
+            "JOIN mass_testing_sample s ON s.tube_id = p.tube_id",
+            [source],
+        ),
+    ]
+    with connection.cursor() as cur:
+        for sql, params in steps:
+            cur.execute(sql, params)
+        cur.execute(
+            "SELECT p.id FROM mass_testing_positivepool p JOIN mass_testing_labreport lr ON lr.tube_id = p.tube_id "
+            "AND lr.source = %s AND lr.outcome = 'matched' ORDER BY p.id",
+            [source],
+        )
+        pools = [int(r[0]) for r in cur.fetchall()]
+        cur.execute(
+            "SELECT t.id FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id WHERE lr.source = %s "
+            "AND lr.outcome = 'matched' AND lr.result = 'positive' AND t.members <= 1 "
+            "ORDER BY t.id",
+            [source],
+        )
+        singles = [int(r[0]) for r in cur.fetchall()]
+    return pools, singles
+
+
+def result_report(*, source: str) -> ResultReport:
+    """The report of one source, from its stored lines."""
+    report = ResultReport(source=source)
+    counts: dict[str, int] = {}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT outcome, COUNT(*), SUM(CASE WHEN result = 'positive' THEN 1 ELSE 0 END) "
+            "FROM mass_testing_labreport WHERE source = %s GROUP BY outcome",
+            [source],
+        )
+        for outcome, n, pos in cur.fetchall():
+            counts[outcome] = int(n)
+            if outcome == "matched":
+                report.positives = int(pos or 0)
+    report.received = sum(counts.values())
+    report.matched = counts.get("matched", 0)
+    report.repeats = counts.get("repeat", 0)
+    odd = (
+        LabReport.objects.filter(source=source, outcome__in=["unknown_tube", "conflict"])
+        .select_related("tube")
+        .order_by("pk")[:REPORT_LIST_LIMIT]
+    )
+    for line in odd:
+        item = {"barcode": line.barcode, "result": line.result, "tested_at": line.tested_at}
+        if line.outcome == "unknown_tube":
+            report.unknown.append(item)
+        else:
+            item["recorded"] = line.tube.result if line.tube else ""
+            report.conflicts.append(item)
+    return report
