@@ -123,7 +123,7 @@ def test_engine_candidates_confirmed_in_bulk_get_orders_here_and_assist_requests
     assert (work.kind, work.jurisdiction_id) == ("isolate_close_contact", two_districts.grid_a2.pk)
     # The contact staying in district B: no order from A, an item in B's assist inbox.
     assert e2.order_id is None
-    request = AssistRequest.objects.get(pk=e2.assist_request_id)
+    request = AssistRequest.objects.get(pk=int(e2.assist_request_id or 0))
     assert request.jurisdiction_path == two_districts.district_b.path
     assert (request.basis_type, request.basis_id) == ("tracing.case", str(case.pk))
     item = AssistItem.objects.get(request=request)
@@ -253,7 +253,6 @@ def test_a_contact_testing_positive_becomes_a_case_and_the_chain_extends(
         case1.pk,
         edge.pk,
     )
-    assert case1.cluster_id is None or Case.objects.get(pk=case1.pk).cluster_id == cluster.pk
     assert case2.cluster_id == Case.objects.get(pk=case1.pk).cluster_id == cluster.pk
     # The case's window ends when they were isolated as a contact, two days ago.
     assert case2.isolated_at == NOW - 48 * H
