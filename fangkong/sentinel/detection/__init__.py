@@ -1,0 +1,70 @@
+"""Statistical alarms on count series, with the semantics of the R package `surveillance` 1.20.
+
+One entry point: `detect(points, method=..., **params)`. Methods and their parameters (all
+plain values, so that a rulebook entry maps onto them 1:1; docs/sentinel-detection.md gives
+the mapping to the R arguments):
+
+- "ears-c1", "ears-c2", "ears-c3" (daily series; `earsC`): alpha (default 0.001 for C1 and
+  C2, 0.025 for C3, as the package), baseline (7), min_sigma (0.0).
+- "farrington" (weekly series, dates 7 days apart; `farringtonFlexible` with the Noufaily et
+  al. 2013 settings): alpha (0.05), b (5), w (3), reweight (True), weights_threshold (2.58),
+  past_weeks_not_included (26), no_periods (10), threshold_method ("nbPlugin"; also "delta",
+  "muan"), trend (True), p_threshold_trend (0.05), limit54_cases (5), limit54_weeks (4),
+  powertrans ("2/3"; also "1/2", "none"; used by "delta" only).
+- "cusum" (any regular series; `cusum`/`algo.cusum`): k (1.04), h (2.26), m (None: the mean
+  of the training days), trans ("standard"; also "rossi", "anscombe", "anscombe2nd",
+  "pearsonNegBin", "none"), alpha (0.1, the negative binomial dispersion of
+  "pearsonNegBin"), baseline (28: the training days before the first evaluated one).
+
+The result holds one Evaluation per evaluable date (the package's `range`), in date order.
+Raises DetectionError (an Invalid) for an unknown method or parameter, a bad value, or a
+series with duplicate or missing dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from fangkong.sentinel.detection.base import DetectionError, Evaluation, Points
+from fangkong.sentinel.detection.cusum import detect_cusum
+from fangkong.sentinel.detection.ears import detect_ears
+from fangkong.sentinel.detection.farrington import detect_farrington
+from fangkong.sentinel.detection.params import PARSERS, parse_params
+
+__all__ = ["METHODS", "DetectionError", "Evaluation", "detect", "parse_params"]
+
+
+def _ears(variant: str) -> Callable[..., list[Evaluation]]:
+    def run(points: Points, **params: Any) -> list[Evaluation]:
+        return detect_ears(points, variant=variant, **params)
+
+    return run
+
+
+_RUNNERS: Final[dict[str, Callable[..., list[Evaluation]]]] = {
+    "ears-c1": _ears("C1"),
+    "ears-c2": _ears("C2"),
+    "ears-c3": _ears("C3"),
+    "farrington": detect_farrington,
+    "cusum": detect_cusum,
+}
+METHODS: Final = tuple(_RUNNERS)
+
+
+def detect(points: Points, *, method: str, **params: Any) -> list[Evaluation]:
+    """Evaluate `method` over one series of (date, count); see the module docstring."""
+    runner = _RUNNERS.get(method)
+    if runner is None:
+        raise DetectionError(
+            "detection.method", f"unknown method {method!r}; one of: {', '.join(METHODS)}"
+        )
+    unknown = sorted(set(params) - set(PARSERS[method]))
+    if unknown:
+        raise DetectionError(
+            "detection.param",
+            f"{method} takes no parameter {', '.join(unknown)}; "
+            f"it takes: {', '.join(sorted(PARSERS[method]))}",
+            param=unknown[0],
+        )
+    return runner(points, **params)
