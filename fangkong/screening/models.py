@@ -95,6 +95,9 @@ class Arrival(models.Model):
     order_id = models.BigIntegerField(null=True, blank=True)
     notes = EncryptedTextField(blank=True)
     source_count = models.PositiveSmallIntegerField(default=1)
+    # The import batch that created the row (tells "created" from "merged" after a bulk
+    # insert that skipped persons someone else had just opened).
+    first_batch_id = models.BigIntegerField(null=True, blank=True)
     due_at = models.DateTimeField()
     assignment_id = models.BigIntegerField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

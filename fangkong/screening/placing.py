@@ -45,6 +45,10 @@ class Placer:
             kids = self.children.get(node.id, [])
             hits = [k for k in kids if k.name and k.name in text]
             if not hits:
+                # Addresses often leave out one level (南海街道海滨社区 without the district).
+                grandkids = [g for k in kids for g in self.children.get(k.id, [])]
+                hits = [g for g in grandkids if g.name and g.name in text]
+            if not hits:
                 break
             node = max(hits, key=lambda k: len(k.name))
         if node.level == Level.GRID:
