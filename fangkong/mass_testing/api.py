@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
-from ninja import Path, Router
+from ninja import Router
+from ninja.responses import Status
 
 from fangkong.core.actor import Actor, require
 from fangkong.core.errors import NotFound
@@ -77,8 +78,16 @@ def round_out(rnd: Round) -> dict[str, Any]:
     }
 
 
+def _id(value: int, code: str) -> int:
+    """An id the database can hold; anything else is simply not found."""
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(code, "Not found")
+    return value
+
+
 def _round(request: HttpRequest, round_id: int) -> Round:
-    return selectors.round_get(scope=_actor(request).scope, round_id=round_id)
+    rid = _id(round_id, "mass_testing.round_not_found")
+    return selectors.round_get(scope=_actor(request).scope, round_id=rid)
 
 
 @router.get("/rounds", response=list[RoundOut])
@@ -90,7 +99,7 @@ def list_rounds(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/rounds", response={201: RoundOut})
-def create_round(request: HttpRequest, body: RoundIn) -> tuple[int, dict[str, Any]]:
+def create_round(request: HttpRequest, body: RoundIn) -> Status[dict[str, Any]]:
     """Open a round over nodes, each with its area type (the pooling rule follows)."""
     actor = _actor(request)
     require(actor, Perm.TESTING_MANAGE)
@@ -101,17 +110,17 @@ def create_round(request: HttpRequest, body: RoundIn) -> tuple[int, dict[str, An
         starts_at=body.starts_at,
         deadline=body.deadline,
     )
-    return 201, round_out(rnd)
+    return Status(201, round_out(rnd))
 
 
 @router.get("/rounds/{round_id}", response=RoundOut)
-def get_round(request: HttpRequest, round_id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+def get_round(request: HttpRequest, round_id: int) -> dict[str, Any]:
     require(_actor(request), Perm.TESTING_VIEW)
     return round_out(_round(request, round_id))
 
 
 @router.get("/rounds/{round_id}/plan", response=PlanOut)
-def round_plan(request: HttpRequest, round_id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+def round_plan(request: HttpRequest, round_id: int) -> dict[str, Any]:
     """Samplers, sites, tubes, swabs and lab capacity the round needs, and the shortfall."""
     actor = _actor(request)
     require(actor, Perm.TESTING_VIEW)
@@ -133,9 +142,7 @@ def round_plan(request: HttpRequest, round_id: int = Path(..., ge=1, le=MAX_ID))
 
 
 @router.post("/rounds/{round_id}/sites", response={201: SiteOut})
-def create_site(
-    request: HttpRequest, body: SiteIn, round_id: int = Path(..., ge=1, le=MAX_ID)
-) -> tuple[int, Any]:
+def create_site(request: HttpRequest, body: SiteIn, round_id: int) -> Status[Any]:
     actor = _actor(request)
     require(actor, Perm.TESTING_MANAGE)
     site = services.site_create(
@@ -147,17 +154,14 @@ def create_site(
         closes_at=body.closes_at,
         samplers=body.samplers,
     )
-    return 201, site
+    return Status(201, site)
 
 
 @router.post(
     "/rounds/{round_id}/scans",
     response={200: ScanBatchOut, 429: BusyOut},
-    url_name="mass_testing_scans",
 )
-def ingest_scans(
-    request: HttpRequest, body: ScanBatchIn, round_id: int = Path(..., ge=1, le=MAX_ID)
-) -> Any:
+def mass_testing_scans(request: HttpRequest, body: ScanBatchIn, round_id: int) -> Any:
     """A batch of scans, answered scan by scan (accepted, duplicate, tube_closed, tube_full,
     in_other_open_tube, ...). Idempotent by each scan's client_id: send a batch again when its
     answer was lost. 429 with Retry-After when the service is at capacity: send it later."""
@@ -208,7 +212,7 @@ def _coverage_out(row: CoverageRow) -> dict[str, Any]:
 @router.get("/rounds/{round_id}/coverage", response=CoverageBoardOut)
 def round_coverage(
     request: HttpRequest,
-    round_id: int = Path(..., ge=1, le=MAX_ID),
+    round_id: int,
     node_id: int | None = None,
 ) -> dict[str, Any]:
     """Due, sampled, results back, positive, excused and not yet sampled under a node (the
@@ -227,9 +231,7 @@ def round_coverage(
 
 
 @router.post("/rounds/{round_id}/excusals", response=ExcusalOut)
-def create_excusal(
-    request: HttpRequest, body: ExcusalIn, round_id: int = Path(..., ge=1, le=MAX_ID)
-) -> dict[str, Any]:
+def create_excusal(request: HttpRequest, body: ExcusalIn, round_id: int) -> dict[str, Any]:
     """Excuse a person due in the round (bedridden, away, under_control, other + note)."""
     actor = _actor(request)
     require(actor, Perm.TESTING_MANAGE)
@@ -298,12 +300,12 @@ def list_pools(request: HttpRequest, status: str = "open") -> list[dict[str, Any
 
 
 @router.post("/retests/{retest_id}", response=RetestOut)
-def record_retest(
-    request: HttpRequest, body: RetestIn, retest_id: int = Path(..., ge=1, le=MAX_ID)
-) -> dict[str, Any]:
+def record_retest(request: HttpRequest, body: RetestIn, retest_id: int) -> dict[str, Any]:
     """A pool member's single-tube retest result."""
     actor = _actor(request)
-    rt = selectors.retest_get(scope=actor.scope, retest_id=retest_id)
+    rt = selectors.retest_get(
+        scope=actor.scope, retest_id=_id(retest_id, "mass_testing.retest_not_found")
+    )
     rt = services.retest_record(
         actor=actor, retest=rt, result=body.result, sampled_at=body.sampled_at, barcode=body.barcode
     )

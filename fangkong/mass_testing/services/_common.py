@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 
 from fangkong.core.actor import Actor
@@ -51,7 +53,7 @@ def area_for(areas: list[RoundArea], path: str) -> RoundArea | None:
     return best
 
 
-def paths_sql(column: str, paths: list[str], params: list[object]) -> str:
+def paths_sql(column: str, paths: list[str], params: list[Any]) -> str:
     """Rows under any of `paths`, as SQL the database can answer from the path index."""
     if not paths:
         return "1=0"

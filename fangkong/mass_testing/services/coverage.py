@@ -8,6 +8,8 @@ excused and not sampled anyway. Sampled: residents with at least one sample in t
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection, transaction
 
 from fangkong.assignments import services as assignments
@@ -33,7 +35,7 @@ def coverage_refresh(*, rnd: Round) -> int:
     """Rebuild the round's coverage and progress rows; returns the number of grids.
     Background work (system): no actor, no audit row (it derives, it does not decide)."""
     Round.objects.select_for_update().filter(pk=rnd.pk).first()  # one rebuild at a time
-    where_params: list[object] = []
+    where_params: list[Any] = []
     areas = list(RoundArea.objects.filter(round=rnd).values_list("jurisdiction_path", flat=True))
     where = paths_sql("p.jurisdiction_path", areas, where_params)
     sample_agg = (
@@ -77,7 +79,7 @@ def coverage_refresh(*, rnd: Round) -> int:
         cur.execute("DELETE FROM mass_testing_coverage WHERE round_id = %s", [rnd.pk])
         cur.execute("DELETE FROM mass_testing_progress WHERE round_id = %s", [rnd.pk])
         cur.execute(insert, [rnd.pk, rnd.pk, rnd.pk, *where_params])
-        grids = cur.rowcount
+        grids = int(cur.rowcount)
         cur.execute(progress, [rnd.pk, rnd.pk, *where_params])
     Round.objects.filter(pk=rnd.pk).update(coverage_at=clock.now())
     return grids

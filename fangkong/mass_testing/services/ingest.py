@@ -330,7 +330,7 @@ def _write(
         [
             Sample(
                 round=rnd,
-                tube_id=tube.id,
+                tube_id=tube.id or 0,  # set by the bulk insert above
                 person_id=who[0],
                 jurisdiction_path=who[1],
                 grid_id=who[2],

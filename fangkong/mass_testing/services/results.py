@@ -23,11 +23,12 @@ from fangkong.core import clock
 from fangkong.core.actor import Actor, require
 from fangkong.core.errors import Invalid
 from fangkong.core.perms import Perm
+from fangkong.core.scope import Scope
 from fangkong.core.uploads import CSV, XLSX, check_upload, table_rows
 from fangkong.jobs.services import enqueue
 from fangkong.mass_testing import rules
 from fangkong.mass_testing.models import LabReport
-from fangkong.mass_testing.services._common import POOL_HOLD_JOB, SINGLE_POSITIVE_JOB
+from fangkong.mass_testing.services._common import POOL_HOLD_JOB, SINGLE_POSITIVE_JOB, paths_sql
 from fangkong.policy.rules import deadline
 from fangkong.policy.schema import Duty
 from fangkong.policy.selectors import rulebook_in_force
@@ -201,7 +202,7 @@ def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) ->
         ],
         batch_size=5000,
     )
-    new_pools, singles = results_match(source=source, now=now)
+    new_pools, singles = results_match(source=source, now=now, scope=actor.scope)
     report = result_report(source=source)
     record(
         actor=actor,
@@ -233,10 +234,17 @@ def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) ->
     return report
 
 
-def results_match(*, source: str, now: dt.datetime) -> tuple[list[int], list[int]]:
+def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[int], list[int]]:
     """Match the received lines of `source` to tubes, set-based; record results; open the
     positive pools (with a pending retest per member). Returns (new pool ids, positive
-    single-tube ids). Runs in the caller's transaction."""
+    single-tube ids). Runs in the caller's transaction. A tube outside `scope` is matched
+    like a missing one (unknown_tube): "not yours" looks exactly like "missing"."""
+    scope_params: list[Any] = []
+    tube_scope = (
+        "1=1"
+        if "/" in scope.paths
+        else paths_sql("t.jurisdiction_path", list(scope.paths), scope_params)
+    )
     in_force = rulebook_in_force(at=now)
     due = deadline(in_force.book, Duty.RETEST_POSITIVE_POOL, from_=now)
     ops = connection.ops
@@ -244,8 +252,9 @@ def results_match(*, source: str, now: dt.datetime) -> tuple[list[int], list[int
     steps: list[tuple[str, list[Any]]] = [
         (
             "UPDATE mass_testing_labreport AS lr SET tube_id = t.id, jurisdiction_path = t.jurisdiction_path "
-            "FROM mass_testing_tube t WHERE t.barcode = lr.barcode AND lr.source = %s",
-            [source],
+            "FROM mass_testing_tube t WHERE t.barcode = lr.barcode AND lr.source = %s AND "
+            + tube_scope,
+            [source, *scope_params],
         ),
         (
             "UPDATE mass_testing_labreport SET outcome = 'unknown_tube' WHERE source = %s AND tube_id IS NULL",

@@ -18,7 +18,7 @@ from fangkong.mass_testing import rules
 from fangkong.mass_testing.models import Excusal, Round, RoundArea, Site
 from fangkong.mass_testing.services._common import in_round, in_scope, section
 from fangkong.people.models import Person
-from fangkong.policy.sections.mass_testing import AreaType
+from fangkong.policy.sections.mass_testing import AreaType, PoolRule
 
 
 def _text(value: str, field: str, limit: int) -> str:
@@ -58,7 +58,7 @@ def round_create(
         raise Invalid("mass_testing.no_area", "Choose at least one area", field="areas")
     book, version = section()
     seen: list[str] = []
-    cleaned: list[tuple[Jurisdiction, str, rules.PoolRule]] = []
+    cleaned: list[tuple[Jurisdiction, str, PoolRule]] = []
     for node, area_type in areas:
         in_scope(actor, node.path, "jurisdiction.not_found")
         try:

@@ -13,7 +13,7 @@ from fangkong.core.actor import Actor
 from fangkong.core.errors import Conflict
 from fangkong.jobs.services import run_due
 from fangkong.mass_testing import services
-from fangkong.mass_testing.models import LabReport, PositivePool, Retest, Sample, Tube
+from fangkong.mass_testing.models import LabReport, PositivePool, Retest, Round, Sample, Tube
 from fangkong.mass_testing.tests import factories as f
 from fangkong.people.models import Person
 from fangkong.policy.models import RulebookVersion
@@ -120,12 +120,12 @@ def test_closed_round_refuses_scans(
         f.ingest(system, rnd, [f.scan(crowd[0], "TUBE0010")])
 
 
-def _fill(system: Actor, rnd: object, people: list[Person], barcode: str) -> None:
+def _fill(system: Actor, rnd: Round, people: list[Person], barcode: str) -> None:
     answers = f.ingest(
         system,
         rnd,
         [f.scan(p, barcode, close_tube=(i == len(people) - 1)) for i, p in enumerate(people)],
-    )  # type: ignore[arg-type]
+    )
     assert {a.outcome for a in answers} == {"accepted"}
 
 

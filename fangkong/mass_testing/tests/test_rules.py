@@ -6,7 +6,7 @@ import pytest
 
 from fangkong.mass_testing import rules
 from fangkong.mass_testing.rules import ScanOutcome, TubeState
-from fangkong.policy.sections.mass_testing import MassTestingRules, Pooling
+from fangkong.policy.sections.mass_testing import AreaType, MassTestingRules, Pooling, PoolRule
 
 BOOK = MassTestingRules()
 
@@ -33,7 +33,7 @@ def test_unknown_area_type_is_refused() -> None:
 
 def test_isolation_sites_cannot_be_pooled() -> None:
     pools = dict(BOOK.pools)
-    pools["isolation_site"] = rules.PoolRule(pooling=Pooling.POOLED, pool_size=10)  # type: ignore[index]
+    pools[AreaType.ISOLATION_SITE] = PoolRule(pooling=Pooling.POOLED, pool_size=10)
     with pytest.raises(ValueError, match="single tubes"):
         MassTestingRules(pools=pools)
 
