@@ -155,7 +155,9 @@ def test_mass_testing_samples_move_the_last_test_day_by_the_city_calendar(
     assert clock.local_date() == D(2022, 1, 10)
 
 
-def test_a_test_day_never_moves_back(employer_a: Employer, system: Actor, two_districts: Tree) -> None:
+def test_a_test_day_never_moves_back(
+    employer_a: Employer, system: Actor, two_districts: Tree
+) -> None:
     (m,) = factories.members(system, employer_a, 1, grid=two_districts.grid_a.code)
     member_test_record(actor=system, member=m, sampled_on=D(2022, 1, 10))
     _sample(two_districts, m, dt.datetime(2022, 1, 8, 1, 0, tzinfo=dt.UTC))
