@@ -222,7 +222,7 @@ def _missing(side: Side) -> Side:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
-def test_route_scope(route: Route, world: tuple[Side, Side, dict[str, User]]) -> None:  # noqa: C901
+def test_route_scope(route: Route, world: tuple[Side, Side, dict[str, User]]) -> None:
     a, _b, users = world
     for persona in PERSONAS:
         client = Client()
