@@ -251,9 +251,9 @@ def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[
     at, due_at = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
     steps: list[tuple[str, list[Any]]] = [
         (
-            "UPDATE mass_testing_labreport AS lr SET tube_id = t.id, jurisdiction_path = t.jurisdiction_path "
-            "FROM mass_testing_tube t WHERE t.barcode = lr.barcode AND lr.source = %s AND "
-            + tube_scope,
+            "UPDATE mass_testing_labreport AS lr SET tube_id = t.id, "  # noqa: S608
+            "jurisdiction_path = t.jurisdiction_path FROM mass_testing_tube t "
+            f"WHERE t.barcode = lr.barcode AND lr.source = %s AND {tube_scope}",
             [source, *scope_params],
         ),
         (
