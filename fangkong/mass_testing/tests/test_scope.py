@@ -186,7 +186,7 @@ def world(
 
 def _counts() -> dict[str, int]:
     return {
-        m._meta.label: m.objects.count()
+        m._meta.label: m._default_manager.count()
         for m in apps.get_models()
         if m._meta.app_label
         in {"mass_testing", "audit", "assignments", "control", "jobs", "tracing", "notifications"}
