@@ -118,6 +118,10 @@ class Case(models.Model):
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a column: case_register sets it on the case it created (False: the open case that
+    # was already there), so callers can tell "registered" from "already open".
+    registered_now: bool = False
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

@@ -158,6 +158,7 @@ def case_register(
     )
     case.order_id = order.pk
     case.save(update_fields=["order_id"])
+    case.registered_now = True
     record(
         actor=actor,
         action="tracing.case_register",

@@ -1,0 +1,255 @@
+"""The tracing module's scope matrix, in the terms of tests/test_scope_matrix.py: every page
+route and API operation, requested for an object of district A as anonymous (page 302 to the
+sign-in page, API 401), a persona of the sibling district (404, the same as a missing id; lists
+and bulk decisions answer 200 without showing or touching A's objects), personas lacking the
+permission (403 or 404) and the in-scope personas (success). A refused request changes no
+table's row count."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import transaction
+from django.test import Client
+
+from conftest import Tree, signed_in
+from fangkong.accounts.models import User
+from fangkong.control.tests.factories import NOW
+from fangkong.core.actor import Actor
+from fangkong.people.models import Person
+from fangkong.policy.models import RulebookVersion
+from fangkong.tracing import services
+from fangkong.tracing.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+MISSING = 987_654_321
+LOCAL = NOW.strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class Side:
+    case: int
+    candidate: int
+    contact: int
+    cluster: int
+    person: int
+    doc: str
+    district_code: str
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str
+    url: Callable[[Side], str]
+    method: str = "get"
+    body: Callable[[Side], dict[str, Any]] | None = None
+    ok: frozenset[str] = frozenset({"district_officer", "city_commander"})
+    listing: bool = False  # answers 200 to everyone allowed, showing only their objects
+    expect: set[int] = field(default_factory=lambda: {200})
+
+    @property
+    def api(self) -> bool:
+        return " /api/" in self.key
+
+
+def _exposure(s: Side) -> dict[str, Any]:
+    return {
+        "person_id": s.person,
+        "exposure": "venue",
+        "first_exposure_at": (NOW - dt.timedelta(hours=3)).isoformat(),
+    }
+
+
+ROUTES = [
+    Route("tracing:cases", lambda s: "/tracing/", listing=True),
+    Route("tracing:case", lambda s: f"/tracing/cases/{s.case}/"),
+    Route("tracing:step", lambda s: f"/tracing/cases/{s.case}/step/", method="post",
+          body=lambda s: {"step": "first_report"}, expect={302}),
+    Route("tracing:trajectory_add", lambda s: f"/tracing/cases/{s.case}/trajectory/", method="post",
+          body=lambda s: {"place": "菜市场", "started_at": LOCAL}, expect={302}),
+    Route("tracing:copresence", lambda s: f"/tracing/cases/{s.case}/copresence/", method="post",
+          body=lambda s: {"degree": "1"}, expect={302}),
+    Route("tracing:contacts", lambda s: f"/tracing/cases/{s.case}/contacts/"),
+    Route("tracing:contact_add", lambda s: f"/tracing/cases/{s.case}/contacts/add/", method="post",
+          body=lambda s: {"doc_number": s.doc, "exposure": "venue", "first_exposure_at": LOCAL}, expect={302}),
+    Route("tracing:contacts_bulk", lambda s: f"/tracing/cases/{s.case}/contacts/bulk/", method="post",
+          body=lambda s: {"contact_ids": [str(s.candidate)], "reason": "shared a table", "action": "confirm"},
+          expect={302}),
+    Route("tracing:clusters", lambda s: "/tracing/clusters/", listing=True),
+    Route("tracing:cluster", lambda s: f"/tracing/clusters/{s.cluster}/"),
+    Route("tracing:kpis", lambda s: "/tracing/kpis/", listing=True),
+    Route("GET /api/tracing/cases", lambda s: "/api/tracing/cases", listing=True),
+    Route("POST /api/tracing/cases", lambda s: "/api/tracing/cases", method="post",
+          body=lambda s: {"person_id": s.person, "kind": "confirmed", "found_by": "fever_clinic",
+                          "sampled_at": (NOW - dt.timedelta(hours=5)).isoformat(), "basis_type": "test",
+                          "basis_id": "t-1", "reason": "positive"},
+          expect={201}),
+    Route("GET /api/tracing/cases/{case_id}", lambda s: f"/api/tracing/cases/{s.case}"),
+    Route("POST /api/tracing/cases/{case_id}/steps", lambda s: f"/api/tracing/cases/{s.case}/steps",
+          method="post", body=lambda s: {"step": "contact_list"}),
+    Route("GET /api/tracing/cases/{case_id}/contacts", lambda s: f"/api/tracing/cases/{s.case}/contacts"),
+    Route("POST /api/tracing/cases/{case_id}/contacts", lambda s: f"/api/tracing/cases/{s.case}/contacts",
+          method="post", body=_exposure),
+    Route("POST /api/tracing/cases/{case_id}/copresence", lambda s: f"/api/tracing/cases/{s.case}/copresence",
+          method="post", body=lambda s: {"degree": 1}),
+    Route("POST /api/tracing/contacts/confirm", lambda s: "/api/tracing/contacts/confirm", method="post",
+          body=lambda s: {"contact_ids": [s.candidate], "reason": "shared a table"}, listing=True),
+    Route("POST /api/tracing/contacts/dismiss", lambda s: "/api/tracing/contacts/dismiss", method="post",
+          body=lambda s: {"contact_ids": [s.candidate], "reason": "outside"}, listing=True),
+    Route("POST /api/tracing/contacts/{contact_id}/follow-up",
+          lambda s: f"/api/tracing/contacts/{s.contact}/follow-up", method="post", body=lambda s: {"note": "ok"}),
+    Route("GET /api/tracing/clusters", lambda s: "/api/tracing/clusters", listing=True),
+    Route("POST /api/tracing/clusters", lambda s: "/api/tracing/clusters", method="post",
+          body=lambda s: {"jurisdiction_code": s.district_code, "name": "新聚集", "person_ids": [s.person],
+                          "basis_type": "manual", "basis_id": "scope-new", "reason": "linked"}),
+    Route("GET /api/tracing/clusters/{cluster_id}", lambda s: f"/api/tracing/clusters/{s.cluster}"),
+    Route("GET /api/tracing/clusters/{cluster_id}/graph", lambda s: f"/api/tracing/clusters/{s.cluster}/graph"),
+    Route("GET /api/tracing/clusters/{cluster_id}/curve", lambda s: f"/api/tracing/clusters/{s.cluster}/curve"),
+    Route("GET /api/tracing/clusters/{cluster_id}/sources",
+          lambda s: f"/api/tracing/clusters/{s.cluster}/sources"),
+    Route("GET /api/tracing/kpis", lambda s: "/api/tracing/kpis", listing=True),
+]  # fmt: skip
+SCOPE_ROUTES: frozenset[str] = frozenset(r.key for r in ROUTES)
+PERSONAS = ("grid_worker", "sibling_district_officer", "district_officer", "city_commander", "other_role", "anonymous")  # fmt: skip
+
+
+def _side(system: Actor, district: Any, grid: Any, grid2: Any, tag: str) -> Side:
+    patient = factories.person_in(system, grid, name=f"病例{tag}")
+    case = factories.case(system, patient)
+    seen = factories.person_in(system, grid2)
+    candidate = services.contact_add(
+        system,
+        case=case,
+        person_id=seen.pk,
+        exposure="venue",
+        first_exposure_at=NOW - dt.timedelta(hours=20),
+    )
+    member = factories.person_in(system, grid)
+    contact = services.contact_add(
+        system,
+        case=case,
+        person_id=member.pk,
+        exposure="household",
+        first_exposure_at=NOW - dt.timedelta(days=2),
+    )
+    cluster = services.cluster_open(
+        system,
+        jurisdiction_code=district.code,
+        name=f"聚集{tag}",
+        person_ids=[patient.pk],
+        basis_type="manual",
+        basis_id=f"scope-{tag}",
+        reason="scope",
+    )
+    spare: Person = factories.person_in(system, grid)
+    return Side(
+        case.pk, candidate.pk, contact.pk, cluster.pk, spare.pk, spare.doc_number, district.code
+    )
+
+
+@pytest.fixture
+def world(
+    book: RulebookVersion, two_districts: Tree, personas: dict[str, User], system: Actor
+) -> tuple[Side, Side, dict[str, User]]:
+    t = two_districts
+    a = _side(system, t.district_a, t.grid_a, t.grid_a2, "A")
+    b = _side(system, t.district_b, t.grid_b, t.grid_b, "B")
+    return a, b, dict(personas)
+
+
+def _counts() -> dict[str, int]:
+    return {
+        m._meta.label: m._default_manager.count()
+        for m in apps.get_models()
+        if m._meta.app_label
+        in {"tracing", "audit", "assignments", "control", "jobs", "screening", "notifications"}
+    }
+
+
+def _call(client: Client, route: Route, side: Side) -> tuple[int, bytes, bool]:
+    url = route.url(side)
+    with transaction.atomic():
+        before = _counts()
+        if route.method == "get":
+            response = client.get(url)
+        elif route.api:
+            body = route.body(side) if route.body else {}
+            response = client.post(url, json.dumps(body), content_type="application/json")
+        else:
+            response = client.post(url, route.body(side) if route.body else {})
+        changed = _counts() != before
+        transaction.set_rollback(True)
+    return response.status_code, response.content, changed
+
+
+def _missing(side: Side) -> Side:
+    return Side(MISSING, MISSING, MISSING, MISSING, MISSING, "440902199001019999", "440999")
+
+
+def _shows(content: bytes, side: Side) -> bool:
+    text = content.decode()
+    return any(
+        marker in text
+        for marker in (
+            f"/tracing/cases/{side.case}/",
+            f'"id": {side.case},',
+            f"/tracing/clusters/{side.cluster}/",
+            "聚集A",
+            '"confirmed": 1',
+            '"dismissed": 1',
+        )
+    )
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+def test_route_scope(route: Route, world: tuple[Side, Side, dict[str, User]]) -> None:
+    a, _b, users = world
+    for persona in PERSONAS:
+        client = Client()
+        if persona != "anonymous":
+            signed_in(client, users[persona], verified=True)
+        status, content, changed = _call(client, route, a)
+        where = f"{route.key} as {persona}: {status} {content[:300]!r}"
+        if persona == "anonymous":
+            assert status == (401 if route.api else 302), where
+            assert not changed, where
+        elif persona == "sibling_district_officer":
+            if route.listing:
+                assert status == 200, where
+                assert not _shows(content, a), where
+                assert not changed, where
+            else:
+                missing_status, _, _ = _call(client, route, _missing(a))
+                assert status == 404, where
+                assert missing_status == 404, where
+                assert not changed, where
+        elif persona in route.ok:
+            assert status in route.expect, where
+        else:
+            assert status in {403, 404}, where
+            assert not changed, where
+    if not route.listing:
+        client = signed_in(Client(), users["district_officer"], verified=True)
+        status, _, changed = _call(client, route, _missing(a))
+        assert status == 404, route.key
+        assert not changed, route.key
+
+
+def test_lists_show_only_the_callers_district(world: tuple[Side, Side, dict[str, User]]) -> None:
+    a, b, users = world
+    client = signed_in(Client(), users["district_officer"], verified=True)
+    assert [c["id"] for c in client.get("/api/tracing/cases").json()["items"]] == [a.case]
+    assert [c["id"] for c in client.get("/api/tracing/clusters").json()] == [a.cluster]
+    sibling = signed_in(Client(), users["sibling_district_officer"], verified=True)
+    assert [c["id"] for c in sibling.get("/api/tracing/cases").json()["items"]] == [b.case]
+    city = signed_in(Client(), users["city_commander"], verified=True)
+    assert sorted(c["id"] for c in city.get("/api/tracing/cases").json()["items"]) == sorted(
+        [a.case, b.case]
+    )
