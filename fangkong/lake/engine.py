@@ -117,16 +117,25 @@ def read_plain(paths: Sequence[Path], spec: TableSpec) -> pa.Table:
     """csv or Parquet files with the table's columns (extra columns ignored) as one table."""
     parts = []
     for path in paths:
-        if path.suffix == ".csv":
-            options = pacsv.ConvertOptions(
-                column_types=dict.fromkeys(spec.schema.names, pa.int64()),
-                include_columns=spec.schema.names,
-            )
-            part = pacsv.read_csv(path, convert_options=options)
-        else:
-            part = pq.read_table(path, columns=spec.schema.names)
-        parts.append(part.select(spec.schema.names).cast(spec.schema))
+        try:
+            parts.append(_read_one(path, spec))
+        except (pa.ArrowException, OSError) as exc:
+            raise ValueError(f"{path} cannot be read as {spec.name}: {exc}") from exc
     return pa.concat_tables(parts) if parts else spec.schema.empty_table()
+
+
+def _read_one(path: Path, spec: TableSpec) -> pa.Table:
+    if path.suffix == ".csv":
+        options = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(spec.schema.names, pa.int64()),
+            include_columns=spec.schema.names,
+        )
+        part = pacsv.read_csv(path, convert_options=options)
+    else:
+        part = pq.read_table(path, columns=spec.schema.names)
+    if any(part.column(n).null_count for n in spec.schema.names):
+        raise pa.ArrowInvalid("empty cells")
+    return part.select(spec.schema.names).cast(spec.schema)
 
 
 def _as_lake(source: Source) -> Lake | None:

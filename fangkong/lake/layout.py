@@ -119,6 +119,7 @@ class DayFiles:
     place_files: list[Path] = field(default_factory=list)  # index = bucket
     person_files: list[Path] = field(default_factory=list)
     batch_files: list[Path] = field(default_factory=list)
+    rows: int = 0  # in the compacted generation
 
     @property
     def all_rows_files(self) -> list[Path]:
@@ -171,6 +172,7 @@ class Lake:
             place_files=[folder / f"place-g{generation}-{b}.parquet" for b in range(buckets)],
             person_files=[folder / f"person-g{generation}-{b}.parquet" for b in range(buckets)],
             batch_files=batches,
+            rows=int(manifest.get("rows", 0)),
         )
 
     def all_files(self, spec: TableSpec, first_day: int, last_day: int) -> list[Path]:
@@ -209,14 +211,35 @@ class Lake:
             return 0
         sources = [p for p in current.all_rows_files if p.exists()]
         if not current.batch_files and current.buckets:
-            return int(sum(pq.ParquetFile(p).metadata.num_rows for p in current.place_files))
+            return current.rows
         table = _distinct(spec, [pq.read_table(p, schema=spec.schema) for p in sources])
-        generation = current.generation + 1
+        consumed = sorted(p.name for p in current.batch_files)
+        return self._write_generation(spec, folder, current.generation + 1, table, consumed)
+
+    def write_day(self, spec: TableSpec, day: int, table: pa.Table) -> int:
+        """Write a whole day as a compacted generation (bulk loads: the synthetic city, large
+        imports). The rows join what the day already holds; they should be distinct."""
+        folder = self.day_dir(spec, day)
+        folder.mkdir(parents=True, exist_ok=True)
+        with _locked(folder):
+            current = self.day_files(spec, day)
+            if current is not None and (current.buckets or current.batch_files):
+                old = [pq.read_table(p, schema=spec.schema) for p in current.all_rows_files]
+                table = _distinct(spec, [*old, table.cast(spec.schema)])
+                consumed = sorted(p.name for p in current.batch_files)
+                generation = current.generation + 1
+            else:
+                consumed, generation = [], 1
+            return self._write_generation(spec, folder, generation, table, consumed)
+
+    def _write_generation(
+        self, spec: TableSpec, folder: Path, generation: int, table: pa.Table, consumed: list[str]
+    ) -> int:
+        table = table.select(spec.schema.names).cast(spec.schema)
         buckets = max(1, math.ceil(table.num_rows / FILE_ROWS))
         for kind, first in (("place", spec.place), ("person", "person_id")):
             for bucket, part in enumerate(_buckets(table, first, spec.time, buckets)):
                 _write_atomic(folder / f"{kind}-g{generation}-{bucket}.parquet", part)
-        consumed = sorted(p.name for p in current.batch_files)
         _write_manifest(
             folder,
             {
@@ -267,12 +290,14 @@ def sort_key(first: np.ndarray, time: np.ndarray) -> np.ndarray:
 
 
 def _buckets(table: pa.Table, first: str, time: str, buckets: int) -> Iterator[pa.Table]:
+    """The table split by `first % buckets`, each part ordered by (first, time)."""
     ids = table.column(first).to_numpy()
     key = sort_key(ids, table.column(time).to_numpy())
-    which = ids % buckets
+    grouped = np.argsort(ids % buckets, kind="stable")  # a radix sort of small integers
+    bounds = np.searchsorted((ids % buckets)[grouped], np.arange(buckets + 1))
     for bucket in range(buckets):
-        rows = np.flatnonzero(which == bucket)
-        order = rows[np.argsort(key[rows], kind="stable")]
+        rows = grouped[bounds[bucket] : bounds[bucket + 1]]
+        order = rows[np.argsort(key[rows])]
         yield table.take(pa.array(order))
 
 

@@ -173,7 +173,9 @@ def run_spark(sql: str, relations: dict[str, Any], *, spark: Any = None) -> pa.T
     session = spark or spark_session()
     for name, value in relations.items():
         if isinstance(value, pa.Table):
-            frame = session.createDataFrame(value.to_pandas(), schema=_spark_schema(value.schema))
+            frame = session.createDataFrame(
+                value.cast(pa.schema([(f.name, pa.int64()) for f in value.schema]))
+            )
         else:
             frame = session.read.parquet(*[str(p) for p in value])
         frame.createOrReplaceTempView(name)
@@ -188,12 +190,17 @@ _SESSIONS: dict[str, Any] = {}
 def spark_session() -> Any:
     """A local Spark session for the process (started once: a JVM takes seconds)."""
     if "local" not in _SESSIONS:
+        import logging
+
         from pyspark.sql import SparkSession
 
+        # py4j logs its socket closing from finalizers, sometimes after logging has shut down.
+        logging.getLogger("py4j").setLevel(logging.WARNING)
         _SESSIONS["local"] = (
             SparkSession.builder.master("local[2]")
             .appName("fangkong-lake")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.default.parallelism", "2")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.driver.memory", "1g")
@@ -202,7 +209,6 @@ def spark_session() -> Any:
     return _SESSIONS["local"]
 
 
-def _spark_schema(schema: pa.Schema) -> Any:
-    from pyspark.sql.types import LongType, StructField, StructType
-
-    return StructType([StructField(f.name, LongType(), True) for f in schema])
+def forget_spark_session() -> None:
+    """Drop the cached session (after `stop()`), so the next call starts a new one."""
+    _SESSIONS.pop("local", None)

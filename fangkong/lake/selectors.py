@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from fangkong.core.errors import NotAllowed
+from fangkong.core.errors import Invalid, NotAllowed
 from fangkong.core.perms import Perm
 from fangkong.core.scope import Scope
 from fangkong.lake import slicing
@@ -15,6 +15,7 @@ from fangkong.lake.layout import CHECKINS, DWELL, MAX_DWELL_SECONDS, Lake
 from fangkong.lake.models import IngestBatch
 from fangkong.people.selectors import person_get
 
+MAX_SPAN_SECONDS = 31 * 86_400
 TRAJECTORY_LIMIT = 5000  # 14 days of a person's scans and stays is a few hundred
 
 
@@ -53,6 +54,8 @@ def trajectory(
             "permission_denied", "Missing permission tracing.view", perm="tracing.view"
         )
     person_get(scope=scope, person_id=person_id)
+    if end < start or end - start > MAX_SPAN_SECONDS:
+        raise Invalid("lake.trajectory_span", "start must not be after end, at most 31 days apart")
     lake = lake or lake_root()
     checkins = slicing.read_ranges(lake, CHECKINS, by_person=True, ranges=[(person_id, start, end)])
     scans = sorted(

@@ -62,6 +62,7 @@ def checkins_ingest(
     batch_id: str,
     rows: Sequence[Sequence[int]] | pa.Table,
     source: str = IngestBatch.Source.API,
+    max_rows: int = rules.MAX_BATCH_ROWS,
 ) -> IngestResult:
     """Store a batch of venue check-ins (person_id, venue_id, ts).
 
@@ -70,7 +71,13 @@ def checkins_ingest(
     future or past retention. Raises Conflict when the batch ids were used for other rows.
     """
     return _ingest(
-        actor, CHECKINS, client_id=client_id, batch_id=batch_id, rows=rows, source=source
+        actor,
+        CHECKINS,
+        client_id=client_id,
+        batch_id=batch_id,
+        rows=rows,
+        source=source,
+        max_rows=max_rows,
     )
 
 
@@ -81,12 +88,21 @@ def dwell_ingest(
     batch_id: str,
     rows: Sequence[Sequence[int]] | pa.Table,
     source: str = IngestBatch.Source.API,
+    max_rows: int = rules.MAX_BATCH_ROWS,
 ) -> IngestResult:
     """Store a batch of cell-grid dwell intervals (person_id, cell_id, start_ts, end_ts).
 
     Cells are city-wide, so only a city-wide caller may send them. Raises as checkins_ingest.
     """
-    return _ingest(actor, DWELL, client_id=client_id, batch_id=batch_id, rows=rows, source=source)
+    return _ingest(
+        actor,
+        DWELL,
+        client_id=client_id,
+        batch_id=batch_id,
+        rows=rows,
+        source=source,
+        max_rows=max_rows,
+    )
 
 
 def _ingest(
@@ -97,6 +113,7 @@ def _ingest(
     batch_id: str,
     rows: Sequence[Sequence[int]] | pa.Table,
     source: str,
+    max_rows: int,
 ) -> IngestResult:
     require(actor, Perm.LAKE_INGEST)
     if not client_id or not batch_id or len(client_id) > 64 or len(batch_id) > 64:
@@ -107,10 +124,10 @@ def _ingest(
         table = rules.as_table(spec, rows)
     except (ValueError, TypeError, pa.ArrowException) as exc:
         raise Invalid("lake.rows_shape", "Every row needs the table's integer columns") from exc
-    if table.num_rows == 0 or table.num_rows > rules.MAX_BATCH_ROWS:
+    if table.num_rows == 0 or table.num_rows > max_rows:
         raise Invalid(
             "lake.batch_size",
-            f"A batch holds 1 to {rules.MAX_BATCH_ROWS} rows",
+            f"A batch holds 1 to {max_rows} rows",
             rows=table.num_rows,
         )
     fingerprint = rules.digest(table)
