@@ -1,0 +1,125 @@
+"""Coverage: the set-based rebuild equals a brute-force count; excusals; progress; the
+not-yet-sampled lists reach the grids' inboxes once."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import Tree
+from fangkong.assignments.models import Assignment
+from fangkong.core.actor import Actor
+from fangkong.core.errors import Invalid, NotFound
+from fangkong.core.scope import Scope
+from fangkong.mass_testing import selectors, services
+from fangkong.mass_testing.models import Coverage, Excusal, Progress, Sample, Tube
+from fangkong.mass_testing.tests import factories as f
+from fangkong.people.models import Person
+from fangkong.policy.models import RulebookVersion
+
+
+@pytest.fixture
+def city(book: RulebookVersion, two_districts: Tree, system: Actor) -> list[Person]:
+    t = two_districts
+    grids = [t.grid_a] * 9 + [t.grid_a2] * 7 + [t.grid_b] * 4
+    return [f.person(system, g) for g in grids]
+
+
+def _brute(rnd_id: int, people: list[Person], area_prefix: str) -> dict[int, tuple[int, ...]]:
+    out: dict[int, list[int]] = {}
+    excused = set(Excusal.objects.filter(round_id=rnd_id).values_list("person_id", flat=True))
+    for p in people:
+        if not p.jurisdiction_path.startswith(area_prefix) or p.grid_id is None:
+            continue
+        samples = list(Sample.objects.filter(round_id=rnd_id, person=p).select_related("tube"))
+        sampled = bool(samples)
+        row = out.setdefault(p.grid_id, [0, 0, 0, 0, 0])
+        row[0] += 1 if (p.pk not in excused or sampled) else 0
+        row[1] += 1 if sampled else 0
+        row[2] += 1 if any(s.tube.result != "pending" for s in samples) else 0
+        row[3] += 1 if any(s.tube.result == "positive" for s in samples) else 0
+        row[4] += 1 if (p.pk in excused and not sampled) else 0
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def test_coverage_equals_a_brute_force_count(
+    two_districts: Tree, system: Actor, city: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    rng = random.Random(7)
+    in_a = [p for p in city if p.jurisdiction_path.startswith(two_districts.district_a.path)]
+    sampled = rng.sample(in_a, 11)
+    for i in range(0, len(sampled), 3):
+        group = sampled[i : i + 3]
+        f.ingest(
+            system,
+            rnd,
+            [f.scan(p, f"COV{i:05d}", close_tube=j == len(group) - 1) for j, p in enumerate(group)],
+        )
+    services.results_submit(
+        actor=system,
+        lab="lab",
+        batch_id="cov",
+        results=[f.result("COV00000", "negative"), f.result("COV00003", "positive")],
+    )
+    unsampled = [p for p in in_a if p not in sampled]
+    services.excusal_record(actor=system, rnd=rnd, person=unsampled[0], reason="bedridden")
+    services.excusal_record(actor=system, rnd=rnd, person=unsampled[1], reason="away")
+    # Excused but sampled anyway: counts as due and sampled, not as excused.
+    services.excusal_record(actor=system, rnd=rnd, person=sampled[0], reason="under_control")
+    grids = services.coverage_refresh(rnd=rnd)
+
+    got = {
+        c.grid_id: (c.due, c.sampled, c.resulted, c.positive, c.excused)
+        for c in Coverage.objects.filter(round=rnd)
+    }
+    assert got == _brute(rnd.pk, city, two_districts.district_a.path)
+    assert grids == 2
+    assert two_districts.grid_b.pk not in got
+    total, children, node = selectors.coverage(scope=Scope.system(), rnd=rnd)
+    assert node == two_districts.district_a
+    assert (total.due, total.sampled, total.excused) == (16 - 2, 11, 2)
+    assert total.unsampled == 3
+    assert sum(c.sampled for c in children) == 11
+    assert sum(p.sampled for p in Progress.objects.filter(round=rnd)) == 11
+    series = selectors.progress(scope=Scope.system(), rnd=rnd, node=node)
+    assert series[-1].sampled == 11
+
+
+def test_unsampled_list_and_inbox(two_districts: Tree, system: Actor, city: list[Person]) -> None:
+    rnd = f.round_(system, two_districts)
+    grid = two_districts.grid_a
+    mine = [p for p in city if p.grid_id == grid.pk]
+    f.ingest(system, rnd, [f.scan(mine[0], "INB00001")])
+    services.excusal_record(actor=system, rnd=rnd, person=mine[1], reason="away")
+    page = selectors.unsampled_list(scope=Scope.system(), rnd=rnd, grid=grid)
+    assert [p.pk for p in page.items] == sorted(p.pk for p in mine[2:])
+    services.coverage_refresh(rnd=rnd)
+    assert services.unsampled_to_inbox(actor=system, rnd=rnd) == 2
+    assert services.unsampled_to_inbox(actor=system, rnd=rnd) == 2
+    items = Assignment.objects.filter(kind="sample_unsampled")
+    assert items.count() == 2
+    assert items.get(jurisdiction=grid).detail["missing"] == len(mine) - 2
+    with pytest.raises(NotFound):
+        selectors.unsampled_list(scope=Scope.system(), rnd=rnd, grid=two_districts.grid_b)
+
+
+def test_excusal_rules(two_districts: Tree, system: Actor, city: list[Person]) -> None:
+    rnd = f.round_(system, two_districts)
+    a = next(p for p in city if p.grid_id == two_districts.grid_a.pk)
+    b = next(p for p in city if p.grid_id == two_districts.grid_b.pk)
+    with pytest.raises(Invalid):
+        services.excusal_record(actor=system, rnd=rnd, person=b, reason="away")  # not due
+    with pytest.raises(Invalid):
+        services.excusal_record(actor=system, rnd=rnd, person=a, reason="other")  # no note
+    with pytest.raises(Invalid):
+        services.excusal_record(actor=system, rnd=rnd, person=a, reason="sleepy")
+    e1 = services.excusal_record(actor=system, rnd=rnd, person=a, reason="away")
+    e2 = services.excusal_record(actor=system, rnd=rnd, person=a, reason="away")
+    assert e1.pk == e2.pk
+    services.excusal_record(actor=system, rnd=rnd, person=a, reason="other", note="出差返乡途中")
+    assert Excusal.objects.get().reason == "other"
+    services.excusal_withdraw(actor=system, excusal=Excusal.objects.get())
+    assert not Excusal.objects.exists()
+    assert not Tube.objects.exists()
