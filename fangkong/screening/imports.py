@@ -179,9 +179,15 @@ def read_header(data: bytes, kind: str, saved: dict[str, str]) -> columns.Header
 
 
 def validate(
-    data: bytes, kind: str, *, saved: dict[str, str], progress: Progress | None = None
+    data: bytes,
+    kind: str,
+    *,
+    saved: dict[str, str],
+    progress: Progress | None = None,
+    recognised: dict[str, str] | None = None,
 ) -> tuple[list[Row], list[RowError]]:
-    """Every row read and checked; nothing written. Returns (rows, errors)."""
+    """Every row read and checked; nothing written. Returns (rows, errors); fills
+    `recognised` with the header -> field mapping it used (the page shows it)."""
     rows_iter = table_rows(data, kind)
     head: list[tuple[int, list[Any]]] = []
     for number, cells in rows_iter:
@@ -192,6 +198,8 @@ def validate(
     if header is None:
         return [], [RowError(1, "", MSG_NO_HEADER)]
     index = header.index()
+    if recognised is not None:
+        recognised.update({text: f for _i, text, f in header.columns if f and text})
     missing = [f for f in columns.REQUIRED if f not in index]
     if missing:
         return [], [
@@ -335,10 +343,16 @@ def import_file(
     if done is not None:
         return done
     progress = progress_writer(sha)
+    seen: dict[str, str] = {}
     rows, errors = validate(
-        data, file_kind, saved=saved_mapping(root=root, source_name=source_name), progress=progress
+        data,
+        file_kind,
+        saved=saved_mapping(root=root, source_name=source_name),
+        progress=progress,
+        recognised=seen,
     )
     batch = ImportBatch(
+        mapping=seen,
         jurisdiction=root,
         jurisdiction_path=root.path,
         source_name=source_name,
@@ -626,12 +640,15 @@ def run_batch(*, batch_id: int, actor: Actor) -> None:
     data = bytes(batch.content or b"")
     file_kind, data = check_upload(data, max_bytes=MAX_IMPORT_BYTES, allowed={XLSX, CSV})
     progress = progress_writer(batch.sha256)
+    seen: dict[str, str] = {}
     rows, errors = validate(
         data,
         file_kind,
         saved=saved_mapping(root=batch.jurisdiction, source_name=batch.source_name),
         progress=progress,
+        recognised=seen,
     )
+    batch.mapping = seen
     if not errors and _already(batch.jurisdiction, batch.sha256) is not None:
         errors = [RowError(0, "", MSG_DUPLICATE_FILE)]
     if errors:

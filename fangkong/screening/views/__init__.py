@@ -1,0 +1,1 @@
+"""Screening pages: thin adapters over screening.services and selectors (see the modules)."""
