@@ -44,8 +44,8 @@ class DetectionRule(Strict):
 def _default_detection() -> tuple[DetectionRule, ...]:
     return (
         DetectionRule(level="unit", method="ears-c2", params={"alpha": 0.001}, min_count=5),
-        DetectionRule(level="town", method="ears-c3", params={"alpha": 0.001}),
-        DetectionRule(level="district", method="ears-c3", params={"alpha": 0.001}),
+        DetectionRule(level="town", method="ears-c2", params={"alpha": 0.001}),
+        DetectionRule(level="district", method="ears-c3", params={"alpha": 0.025}),
     )
 
 
