@@ -61,9 +61,9 @@ def demo_run(*, actor: Actor, seed: int) -> list[str]:
     scans: list[services.ScanIn] = []
     tube_no, in_tube, town_of_tube = 0, 0, ""
     for pk, path in sampled:
-        town = next((t for t in sites if path.startswith(t)), "")
-        if in_tube == 10 or town != town_of_tube:
-            tube_no, in_tube, town_of_tube = tube_no + 1, 0, town
+        town_path = next((t for t in sites if path.startswith(t)), "")
+        if in_tube == 10 or town_path != town_of_tube:
+            tube_no, in_tube, town_of_tube = tube_no + 1, 0, town_path
         in_tube += 1
         scans.append(
             services.ScanIn(
@@ -71,7 +71,7 @@ def demo_run(*, actor: Actor, seed: int) -> list[str]:
                 barcode=f"DEMO{tube_no:08d}",
                 sampled_at=start + dt.timedelta(seconds=rng.random() * span),
                 person_id=pk,
-                site_id=sites.get(town),
+                site_id=sites.get(town_path),
                 sampler="演示采样员",
             )
         )
