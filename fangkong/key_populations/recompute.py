@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -115,7 +116,12 @@ def _status_sql(*, today: dt.date, grace_days: int, now: dt.datetime) -> int:
     table = Member._meta.db_table
     last_due = today - dt.timedelta(days=grace_days)  # due on or after this: not yet overdue
     expr = "CASE WHEN next_due_on > %s THEN %s WHEN next_due_on >= %s THEN %s ELSE %s END"
-    args = [_day(today), rules.MemberStatus.OK.value, _day(last_due), rules.MemberStatus.DUE.value]
+    args: list[Any] = [
+        _day(today),
+        rules.MemberStatus.OK.value,
+        _day(last_due),
+        rules.MemberStatus.DUE.value,
+    ]
     args.append(rules.MemberStatus.OVERDUE.value)
     with connection.cursor() as cur:
         cur.execute(

@@ -199,9 +199,9 @@ def district_board(*, scope: Scope, only_employer: int | None) -> list[DistrictR
         .values("district_path")
         .annotate(
             employers=Count("id"),
-            members=Sum("member_count"),
-            due=Sum("due_count"),
-            overdue=Sum("overdue_count"),
+            n_members=Sum("member_count"),
+            n_due=Sum("due_count"),
+            n_overdue=Sum("overdue_count"),
         )
         .order_by("district_path")
     )
@@ -219,9 +219,9 @@ def district_board(*, scope: Scope, only_employer: int | None) -> list[DistrictR
                 name=node.name if node else "",
                 path=r["district_path"],
                 employers=r["employers"],
-                members=r["members"] or 0,
-                due=r["due"] or 0,
-                overdue=r["overdue"] or 0,
+                members=r["n_members"] or 0,
+                due=r["n_due"] or 0,
+                overdue=r["n_overdue"] or 0,
             )
         )
     return out
