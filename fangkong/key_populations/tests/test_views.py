@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from conftest import Tree
 from fangkong.accounts.models import User
@@ -113,7 +114,7 @@ def test_a_refused_upload_shows_its_problems_and_gives_them_as_xlsx(
     assert "没有导入任何数据" in page or "nothing was imported" in page
     report = client.get(reverse("key_populations:import_errors", args=[attempt.pk]))
     assert report.status_code == 200
-    book = openpyxl.load_workbook(io.BytesIO(b"".join(report.streaming_content)))
+    book = openpyxl.load_workbook(io.BytesIO(report.getvalue()))
     sheet = book.worksheets[0]
     rows = [tuple(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
     assert [r[:2] for r in rows] == [(2, "doc_number"), (3, "name")]
@@ -147,7 +148,7 @@ def test_list_pages_take_a_bounded_number_of_queries(
     lists: tuple[list[Member], list[Member]],
     login: Callable[[User], Client],
     personas: dict[str, User],
-    django_assert_max_num_queries: Callable[[int], object],
+    django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:
     client = login(personas["city_commander"])
     for url in (
@@ -155,5 +156,5 @@ def test_list_pages_take_a_bounded_number_of_queries(
         reverse("key_populations:employer", args=[lists[0][0].employer_id]),
         reverse("key_populations:board"),
     ):
-        with django_assert_max_num_queries(20):  # type: ignore[operator]
+        with django_assert_max_num_queries(20):
             assert client.get(url).status_code == 200
