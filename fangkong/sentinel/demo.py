@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from fangkong.core import clock
-from fangkong.core.idnumbers import check_char
 from fangkong.core.actor import Actor
+from fangkong.core.idnumbers import check_char
 from fangkong.people import protect
 from fangkong.people.models import Person
 from fangkong.sentinel import rules, services
@@ -33,7 +33,8 @@ DAYS = 28
 MARK = "demo-"
 # Mean records per day by unit kind (a pharmacy in the festival season, a fever clinic...).
 RATES = {"pharmacy": 3.0, "clinic": 2.0, "village_clinic": 0.6, "fever_clinic": 4.0}
-CLASS_WEIGHTS = (("antipyretic", 0.4), ("cough", 0.3), ("antiviral", 0.1), ("antibiotic", 0.2))
+CLASSES = ("antipyretic", "cough", "antiviral", "antibiotic")
+CLASS_WEIGHTS = (0.4, 0.3, 0.1, 0.2)
 CLUSTER_DAYS = 3
 POOL = 2000  # buyers drawn from this many registry persons
 
@@ -120,7 +121,6 @@ def _history(
     cluster_buyers = [b for b in cluster_buyers if b.grid_id == cluster_grid] or buyers
     rows: list[Registration] = []
     reports: list[DailyReport] = []
-    classes, weights = zip(*CLASS_WEIGHTS, strict=True)
     for d in range(DAYS, 0, -1):
         day = today - dt.timedelta(days=d)
         midnight = clock.local_midnight(day)
@@ -136,7 +136,7 @@ def _history(
                 at = midnight + dt.timedelta(minutes=rng.randint(8 * 60, 21 * 60))
                 fever = seeded or rng.random() < 0.2
                 if unit.record_kind == rules.RecordKind.PURCHASE:
-                    stream = "antipyretic" if seeded else rng.choices(classes, weights)[0]
+                    stream = "antipyretic" if seeded else rng.choices(CLASSES, CLASS_WEIGHTS)[0]
                 else:
                     stream = "fever_visit" if fever else "visit"
                 rows.append(
@@ -202,7 +202,7 @@ def demo_run(*, actor: Actor, seed: int) -> list[str]:
     units = list(Unit.objects.filter(active=True).order_by("code"))
     if not units:
         return []
-    rng = random.Random(f"sentinel-demo:{seed}")
+    rng = random.Random(f"sentinel-demo:{seed}")  # noqa: S311 - deterministic demo data
     today = clock.local_date()
     towns = sorted({u.town_code for u in units if u.kind == "pharmacy" and u.town_code})
     cluster_town = rng.choice(towns) if towns else ""

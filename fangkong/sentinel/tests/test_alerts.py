@@ -38,7 +38,7 @@ def _fill(system: Actor, unit: Unit, counts: list[int], *, buyers: list[str] | N
         if n == 0:
             services.zero_report_file(actor=system, unit=unit, day=day)
             continue
-        docs = buyers if buyers and day == DAY else [None] * n
+        docs: list[str | None] = list(buyers) if buyers and day == DAY else [None] * n
         items = [
             purchase(occurred_at=at.isoformat(), **({"doc_number": d} if d else {}))
             for d in (docs + [None] * n)[:n]
@@ -87,12 +87,13 @@ def test_a_spike_raises_alerts_assigned_to_the_town_with_the_rulebook_deadline(
     )
     assert unit_alert.threshold < 15
     assert unit_alert.evidence[-1][:2] == [DAY.isoformat(), 15]
-    work = Assignment.objects.get(pk=unit_alert.assignment_id)
+    work = Assignment.objects.get(pk=unit_alert.assignment_id or 0)
     assert work.kind == "verify_sentinel_alert"
     assert work.jurisdiction_path == two_districts.town_a.path  # the town's staff verify
     assert work.due_at == NOW + dt.timedelta(hours=24)  # ninth edition: 24 h
     assert alerts[("town", "antipyretic")].jurisdiction_path == two_districts.town_a.path
-    assert summary.alerts and summary.errors == 0
+    assert summary.alerts
+    assert summary.errors == 0
     # A second run adds nothing.
     detection_run(day=DAY)
     assert Alert.objects.count() == 2
@@ -178,7 +179,7 @@ def test_false_alarm_and_explained_need_a_reason_and_close_the_work(
         outcome,
         "春节前备药",
     )
-    assert Assignment.objects.get(pk=alert.assignment_id).status == "done"
+    assert Assignment.objects.get(pk=alert.assignment_id or 0).status == "done"
     with pytest.raises(Conflict):
         services.alert_close(actor=actor, alert=alert, outcome=outcome, reason="again")
     assert not Cluster.objects.exists()
