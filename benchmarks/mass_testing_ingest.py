@@ -1,0 +1,407 @@
+"""Sampling ingest over HTTP: batched scans/s sustained, and single-scan requests/s at
+p99 <= 100 ms with the behaviour at twice that load; PostgreSQL's COPY (SQLite: one
+executemany) of the same rows as the baseline, in the same run.
+
+Builds a private database (`fangkong simulate city`, the ninth edition, a city-wide round, a
+city-level API token), starts gunicorn (gthread) on loopback, and drives it from threads
+with keep-alive connections. Scans are `person_id` + barcode; every batch fills whole
+10-in-1 tubes, so persons are reused across tubes once their tube is closed (the population
+need not be as large as the number of scans). Some batches are sent twice on purpose (a lost
+answer); at the end the database is counted: rows == accepted answers, none lost, none doubled.
+
+    .venv/bin/python benchmarks/mass_testing_ingest.py --data-dir /tmp/h4/bench-sqlite
+    .venv/bin/python benchmarks/mass_testing_ingest.py --data-dir /tmp/h4/bench-pg \
+        --database-url postgres://root@127.0.0.1:5432/h4_bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, Target, fangkong, load, machine
+
+
+def _child_setup(out: Path) -> None:
+    """Inside Django: rulebook, round, token; write their ids for the parent."""
+    import django
+
+    django.setup()
+    from fangkong.accounts.services import token_create
+    from fangkong.core import clock
+    from fangkong.core.actor import system_actor
+    from fangkong.jurisdictions.models import Jurisdiction, Level
+    from fangkong.mass_testing import services
+    from fangkong.people.models import Person
+    from fangkong.policy.editions import edition_text
+    from fangkong.policy.services import rulebook_publish
+
+    actor = system_actor("bench")
+    rulebook_publish(actor=actor, text=edition_text("ninth-edition-2022"), note="bench")
+    districts = list(Jurisdiction.objects.filter(level=Level.DISTRICT))
+    rnd = services.round_create(
+        actor=actor,
+        name="bench",
+        areas=[(d, "general") for d in districts],
+        starts_at=clock.now() - dt.timedelta(hours=1),
+    )
+    city = Jurisdiction.objects.get(level=Level.CITY)
+    _, secret = token_create(actor=actor, name="bench", role="command_office", jurisdictions=[city])
+    ids = list(
+        Person.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    out.write_text(json.dumps({"round": rnd.pk, "token": secret, "persons": ids}))
+
+
+def _child_count(out: Path, round_id: int) -> None:
+    import django
+
+    django.setup()
+    from fangkong.mass_testing.models import Sample
+
+    rows = Sample.objects.filter(round_id=round_id)
+    out.write_text(
+        json.dumps({"rows": rows.count(), "distinct": rows.values("client_id").distinct().count()})
+    )
+
+
+def _child_copy(out: Path, round_id: int) -> None:
+    """The baseline: the same rows loaded by the database's own bulk path."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    cols = "round_id, tube_id, person_id, jurisdiction_path, grid_id, site_id, sampler, sampled_at, client_id, received_at"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {cols} FROM mass_testing_sample WHERE round_id = %s", [round_id])  # noqa: S608
+        rows = cur.fetchall()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS bench_copy")
+            cur.execute("CREATE TABLE bench_copy (LIKE mass_testing_sample INCLUDING ALL)")
+        raw = connection.connection
+        assert raw is not None
+        started = time.perf_counter()
+        with raw.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+        raw.commit()
+        seconds = time.perf_counter() - started
+    else:
+        db = sqlite3.connect(str(Path(os.environ["FANGKONG_DATA_DIR"]) / "fangkong.sqlite3"))
+        db.execute("DROP TABLE IF EXISTS bench_copy")
+        schema = db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'mass_testing_sample'"
+        ).fetchone()[0]
+        db.execute(schema.replace('"mass_testing_sample"', "bench_copy", 1))
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'mass_testing_sample' AND type = 'index' AND sql IS NOT NULL"
+        ).fetchall():
+            db.execute(
+                sql.replace('"mass_testing_sample"', "bench_copy").replace('INDEX "', 'INDEX "bc_')
+            )
+        started = time.perf_counter()
+        db.executemany(
+            f"INSERT INTO bench_copy ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [tuple(str(v) if isinstance(v, dt.datetime) else v for v in r) for r in rows],
+        )
+        db.commit()
+        seconds = time.perf_counter() - started
+        db.execute("DROP TABLE bench_copy")
+        db.close()
+    out.write_text(json.dumps({"rows": len(rows), "seconds": seconds}))
+
+
+def _django_child(target: Target, what: str, *args: str) -> dict[str, Any]:
+    out = target.data_dir / f"{what}.json"
+    subprocess.run(
+        [sys.executable, __file__, "--child", what, str(out), *args],
+        env=target.env(),
+        cwd=ROOT,
+        check=True,
+    )
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+class Server:
+    def __init__(self, target: Target, port: int, workers: int, threads: int, slots: int) -> None:
+        env = target.env() | {"FANGKONG_TESTING_INGEST_SLOTS": str(slots)}
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.proc = subprocess.Popen(
+            [gunicorn, "fangkong.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+             "--threads", str(threads), "--worker-class", "gthread", "--timeout", "120",
+             "--backlog", "2048"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class Client:
+    def __init__(self, port: int, token: str, round_id: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.path = f"/api/testing/rounds/{round_id}/scans"
+
+    def post(self, body: bytes) -> tuple[int, dict[str, Any] | None]:
+        try:
+            self.conn.request("POST", self.path, body, self.headers)
+            resp = self.conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            return 0, None
+        return resp.status, (json.loads(data) if resp.status == 200 else None)
+
+
+def _scans(
+    persons: list[int], start: int, n: int, tag: str, close_each: bool = False
+) -> list[dict[str, Any]]:
+    now = dt.datetime.now(dt.UTC).isoformat()
+    out = []
+    for i in range(n):
+        k = start + i
+        out.append({
+            "client_id": f"{tag}-{k}",
+            "barcode": f"{tag}{k // 10:09d}" if not close_each else f"{tag}{k:09d}",
+            "sampled_at": now,
+            "person_id": persons[k % len(persons)],
+            "close_tube": close_each,
+        })  # fmt: skip
+    return out
+
+
+def batched(
+    port: int, setup: dict[str, Any], *, seconds: float, clients: int, batch: int, run_no: int
+) -> dict[str, Any]:
+    persons: list[int] = setup["persons"]
+    share = len(persons) // clients
+    accepted = [0] * clients
+    dupes = [0] * clients
+    busy = [0] * clients
+    errors = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def run(c: int) -> None:
+        client = Client(port, setup["token"], setup["round"])
+        mine = persons[c * share : (c + 1) * share]
+        k = 0
+        sent = 0
+        while time.monotonic() < stop:
+            body = json.dumps(
+                {"batch_id": f"c{c}-{k}", "scans": _scans(mine, k, batch, f"R{run_no}C{c}X")}
+            ).encode()
+            repeats = 2 if sent % 50 == 49 else 1  # one batch in 50 is sent twice (lost answer)
+            for _ in range(repeats):
+                while True:
+                    status, data = client.post(body)
+                    if status == 200 and data is not None:
+                        for a in data["answers"]:
+                            if a["outcome"] == "accepted":
+                                accepted[c] += 1
+                            elif a["outcome"] == "duplicate":
+                                dupes[c] += 1
+                        break
+                    if status == 429:
+                        busy[c] += 1
+                        time.sleep(0.05)
+                    else:
+                        errors[c] += 1
+                        time.sleep(0.2)
+            sent += 1
+            k += batch
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    return {
+        "accepted": sum(accepted), "duplicates": sum(dupes), "busy_429": sum(busy),
+        "errors": sum(errors), "seconds": elapsed, "scans_per_s": sum(accepted) / elapsed,
+    }  # fmt: skip
+
+
+def singles(
+    port: int, setup: dict[str, Any], *, rate: float, seconds: float, threads: int, tag: str
+) -> dict[str, Any]:
+    """Open loop: `rate` single-scan requests per second spread over threads."""
+    persons: list[int] = setup["persons"]
+    lat: list[float] = []
+    status_counts: dict[int, int] = {}
+    refused: list[bytes] = []
+    lock = threading.Lock()
+    interval = threads / rate
+    stop = time.monotonic() + seconds
+
+    def run(t: int) -> None:
+        client = Client(port, setup["token"], setup["round"])
+        k = t
+        nxt = time.monotonic() + (t / rate)
+        while nxt < stop:
+            now = time.monotonic()
+            if nxt > now:
+                time.sleep(nxt - now)
+            body = json.dumps(
+                {"batch_id": "", "scans": _scans(persons, k, 1, tag, close_each=True)}
+            ).encode()
+            t0 = time.monotonic()
+            status, _ = client.post(body)
+            took = time.monotonic() - t0
+            with lock:
+                lat.append(took)
+                status_counts[status] = status_counts.get(status, 0) + 1
+                if status != 200:
+                    refused.append(body)
+            k += threads
+            nxt += interval
+
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000 if lat else 0.0
+    # Everything refused is sent again afterwards, slowly: then nothing may be missing.
+    client = Client(port, setup["token"], setup["round"])
+    for body in refused:
+        while client.post(body)[0] != 200:
+            time.sleep(0.1)
+    return {
+        "rate": rate, "requests": len(lat), "p50_ms": statistics.median(lat) * 1000 if lat else 0,
+        "p99_ms": p99, "statuses": status_counts, "resent": len(refused),
+        "achieved_rps": len(lat) / seconds,
+    }  # fmt: skip
+
+
+def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--population", type=int, default=30_000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--slots", type=int, default=2)
+    parser.add_argument("--port", type=int, default=18741)
+    parser.add_argument("--single-seconds", type=float, default=15)
+    parser.add_argument("--rates", default="25,50,100,200")
+    parser.add_argument("--skip-setup", action="store_true")
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        what, out, *rest = args.child
+        if what == "setup":
+            _child_setup(Path(out))
+        elif what == "count":
+            _child_count(Path(out), int(rest[0]))
+        elif what == "copy":
+            _child_copy(Path(out), int(rest[0]))
+        return
+    target = Target(args.data_dir, args.database_url)
+    print(f"# {target.label} · {machine()}")
+    if not args.skip_setup:
+        target.recreate()
+        fangkong(target, "migrate", "--verbosity", "0")
+        fangkong(target, "simulate", "city", "--population", str(args.population))
+        _django_child(target, "setup")
+    setup = json.loads((target.data_dir / "setup.json").read_text())
+    server = Server(target, args.port, args.workers, args.threads, args.slots)
+    results: dict[str, Any] = {"batched": [], "singles": []}
+    try:
+        for run in range(args.runs):
+            r = batched(
+                args.port,
+                setup,
+                seconds=args.seconds,
+                clients=args.clients,
+                batch=args.batch,
+                run_no=run,
+            )
+            results["batched"].append(r)
+            print(f"batched run {run + 1}: {json.dumps(r)}  load {load()}", flush=True)
+        for rate in [float(x) for x in args.rates.split(",")]:
+            r = singles(
+                args.port,
+                setup,
+                rate=rate,
+                seconds=args.single_seconds,
+                threads=max(4, int(rate // 10)),
+                tag=f"S{int(rate)}X",
+            )
+            results["singles"].append(r)
+            print(f"single-scan: {json.dumps(r)}  load {load()}", flush=True)
+        ok = [
+            s
+            for s in results["singles"]
+            if s["p99_ms"] <= 100 and not any(k >= 500 or k == 0 for k in s["statuses"])
+        ]
+        best = max((s["rate"] for s in ok), default=min(float(x) for x in args.rates.split(",")))
+        r = singles(
+            args.port,
+            setup,
+            rate=2 * best,
+            seconds=args.single_seconds,
+            threads=max(4, int(best // 5)),
+            tag="D2X",
+        )
+        results["double"] = r
+        print(f"single-scan at 2x {best}: {json.dumps(r)}  load {load()}", flush=True)
+    finally:
+        server.stop()
+    count = _django_child(target, "count", str(setup["round"]))
+    accepted = sum(r["accepted"] for r in results["batched"]) + sum(
+        s["statuses"].get(200, 0) + s["resent"] for s in [*results["singles"], results["double"]]
+    )
+    print(
+        f"rows in the database: {count['rows']} (distinct client ids {count['distinct']}); accepted answers {accepted}"
+    )
+    copy = _django_child(target, "copy", str(setup["round"]))
+    copy_rate = copy["rows"] / copy["seconds"]
+    rates = [r["scans_per_s"] for r in results["batched"]]
+    print(
+        f"RESULT {target.label}: batched ingest median {statistics.median(rates):,.0f} scans/s "
+        f"(runs {', '.join(f'{x:,.0f}' for x in rates)}), baseline "
+        f"{'COPY' if target.database_url else 'executemany'} {copy_rate:,.0f} rows/s "
+        f"({copy['rows']:,} rows), ratio {statistics.median(rates) / copy_rate:.3f}; "
+        f"lost {max(0, accepted - count['rows'])}, doubled {count['rows'] - count['distinct']}"
+    )
+    (target.data_dir / "results.json").write_text(
+        json.dumps(results | {"count": count, "copy": copy}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
