@@ -24,15 +24,32 @@ series with duplicate or missing dates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
-from fangkong.sentinel.detection.base import DetectionError, Evaluation, Points
-from fangkong.sentinel.detection.cusum import detect_cusum
-from fangkong.sentinel.detection.ears import detect_ears
+import numpy as np
+
+from fangkong.sentinel.detection.base import (
+    BoolArray,
+    DetectionError,
+    Evaluation,
+    FloatArray,
+    Points,
+)
+from fangkong.sentinel.detection.cusum import check_cusum, cusum_arrays, detect_cusum
+from fangkong.sentinel.detection.ears import check_ears, detect_ears, ears_bounds
 from fangkong.sentinel.detection.farrington import detect_farrington
 from fangkong.sentinel.detection.params import PARSERS, parse_params
 
-__all__ = ["METHODS", "DetectionError", "Evaluation", "detect", "parse_params"]
+__all__ = [
+    "METHODS",
+    "ArrayResult",
+    "DetectionError",
+    "Evaluation",
+    "detect",
+    "detect_arrays",
+    "parse_params",
+]
 
 
 def _ears(variant: str) -> Callable[..., list[Evaluation]]:
@@ -59,6 +76,21 @@ def detect(points: Points, *, method: str, **params: Any) -> list[Evaluation]:
         raise DetectionError(
             "detection.method", f"unknown method {method!r}; one of: {', '.join(METHODS)}"
         )
+    _unknown(method, params)
+    return runner(points, **params)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayResult:
+    """Thresholds and alarms of many series at once: column j of `thresholds` and `alarms` is
+    time index `first + j` of the input; NaN threshold where the method gives none."""
+
+    first: int
+    thresholds: FloatArray
+    alarms: BoolArray
+
+
+def _unknown(method: str, params: dict[str, Any]) -> None:
     unknown = sorted(set(params) - set(PARSERS[method]))
     if unknown:
         raise DetectionError(
@@ -67,4 +99,36 @@ def detect(points: Points, *, method: str, **params: Any) -> list[Evaluation]:
             f"it takes: {', '.join(sorted(PARSERS[method]))}",
             param=unknown[0],
         )
-    return runner(points, **params)
+
+
+def detect_arrays(counts: FloatArray, *, method: str, **params: Any) -> ArrayResult:
+    """The daily methods (EARS, CUSUM) over a matrix of regular, gap-free series (one row per
+    series, time on the columns, counts >= 0), vectorised across the series: the same
+    thresholds and alarms as `detect` on each row, for bulk runs and benchmarks. Farrington
+    fits a model per series and week and is not offered here. For CUSUM, a row whose training
+    mean is 0 has NaN thresholds and no alarms (detect gives no evaluations for it)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 2 or not np.all(counts >= 0):
+        raise DetectionError("detection.count", "counts must be a matrix of numbers >= 0")
+    if method.startswith("ears-") and method in _RUNNERS:
+        _unknown(method, params)
+        variant = method.removeprefix("ears-").upper()
+        baseline = params.get("baseline", 7)
+        min_sigma = float(params.get("min_sigma", 0.0))
+        alpha = check_ears(variant, params.get("alpha"), baseline, min_sigma)
+        first, bounds = ears_bounds(
+            counts, variant=variant, alpha=alpha, baseline=baseline, min_sigma=min_sigma
+        )
+        with np.errstate(invalid="ignore"):
+            alarms = counts[:, first:] > bounds
+        return ArrayResult(first, bounds, alarms)
+    if method == "cusum":
+        _unknown(method, params)
+        check_cusum(params.get("trans", "standard"), params.get("baseline", 28), params.get("m"))
+        bounds, alarms, usable = cusum_arrays(counts, **params)
+        bounds = np.where(usable[:, None], bounds, np.nan)
+        return ArrayResult(params.get("baseline", 28), bounds, alarms & usable[:, None])
+    raise DetectionError(
+        "detection.method",
+        f"detect_arrays takes ears-c1, ears-c2, ears-c3 or cusum, not {method!r}",
+    )

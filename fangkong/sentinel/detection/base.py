@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,14 +14,16 @@ from fangkong.core.errors import Invalid
 
 Points = Sequence[tuple[datetime.date, int]]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evaluation:
     """One evaluated date: the observed count, the method's upper bound, and whether it alarms.
 
-    `threshold` is None when the method had too little data to compute a bound for the date
-    (R's NA upperbound); such a date never alarms.
+    `threshold` is None when the method gives no bound for the date (R's NA upperbound); such
+    a date never alarms. A value: never changed once made (not frozen only because a frozen
+    dataclass is three times slower to build, and a run builds millions).
     """
 
     date: datetime.date
@@ -44,24 +46,49 @@ def check_series(points: Points, *, step_days: int) -> tuple[list[datetime.date]
     """
     ordered = sorted(points, key=lambda p: p[0])
     dates = [d for d, _ in ordered]
-    for prev, cur in itertools.pairwise(dates):
-        gap = (cur - prev).days
-        if gap == 0:
-            raise DetectionError(
-                "detection.duplicate_date", f"{cur}: more than one count", date=str(cur)
-            )
-        if gap != step_days:
+    raw = [c for _, c in ordered]
+    if len(dates) > 1:
+        gaps = np.diff(np.fromiter((d.toordinal() for d in dates), np.int64, len(dates)))
+        if not np.all(gaps == step_days):
+            i = int(np.flatnonzero(gaps != step_days)[0])
+            prev, cur = dates[i], dates[i + 1]
+            if gaps[i] == 0:
+                raise DetectionError(
+                    "detection.duplicate_date", f"{cur}: more than one count", date=str(cur)
+                )
             raise DetectionError(
                 "detection.gap",
-                f"{prev} is followed by {cur}: dates must be {step_days} day(s) apart, without gaps",
+                f"{prev} is followed by {cur}: dates must be {step_days} day(s) apart, "
+                "without gaps",
                 after=str(prev),
                 date=str(cur),
             )
-    counts = np.empty(len(ordered), dtype=np.float64)
-    for i, (day, count) in enumerate(ordered):
-        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
-            raise DetectionError(
-                "detection.count", f"{day}: count must be a whole number >= 0", date=str(day)
-            )
-        counts[i] = float(count)
-    return dates, counts
+    if not all(type(c) is int or (isinstance(c, np.integer)) for c in raw) or (
+        raw and min(raw) < 0
+    ):
+        bad = next(
+            i
+            for i, c in enumerate(raw)
+            if isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 0
+        )
+        raise DetectionError(
+            "detection.count",
+            f"{dates[bad]}: count must be a whole number >= 0",
+            date=str(dates[bad]),
+        )
+    return dates, np.array(raw, dtype=np.float64)
+
+
+def evaluations(
+    dates: Sequence[datetime.date], counts: FloatArray, bounds: FloatArray, alarms: BoolArray
+) -> list[Evaluation]:
+    """Evaluations from aligned arrays; a NaN bound becomes None (and never alarms)."""
+    out = []
+    for day, count, bound, alarm in zip(
+        dates, counts.tolist(), bounds.tolist(), alarms.tolist(), strict=True
+    ):
+        if math.isnan(bound):
+            out.append(Evaluation(day, int(count), None, False))
+        else:
+            out.append(Evaluation(day, int(count), bound, alarm))
+    return out

@@ -17,8 +17,6 @@ C1 and C2 and 0.025 for C3.
 
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import norm
@@ -29,6 +27,7 @@ from fangkong.sentinel.detection.base import (
     FloatArray,
     Points,
     check_series,
+    evaluations,
 )
 
 VARIANTS = ("C1", "C2", "C3")
@@ -50,25 +49,28 @@ def _check_params(alpha: float, baseline: int, min_sigma: float) -> None:
 
 
 def _window_stats(x: FloatArray, n: int, lag: int, first: int) -> tuple[FloatArray, FloatArray]:
-    """Mean and sd (n-1 denominator) of x[t-lag-n .. t-lag-1] for every t >= first."""
-    windows = sliding_window_view(x, n)  # windows[i] = x[i .. i+n-1]
-    start = first - lag - n
-    stop = len(x) - lag - n
-    ref = windows[start:stop]
-    mean = ref.mean(axis=1)
-    sd = np.sqrt(((ref - mean[:, None]) ** 2).sum(axis=1) / (n - 1))
+    """Mean and sd (n-1 denominator) of x[..., t-lag-n .. t-lag-1] for every t >= first
+    (time on the last axis)."""
+    windows = sliding_window_view(x, n, axis=-1)  # windows[..., i, :] = x[..., i .. i+n-1]
+    ref = windows[..., first - lag - n : x.shape[-1] - lag - n, :]
+    mean = ref.mean(axis=-1)
+    sd = np.sqrt(((ref - mean[..., None]) ** 2).sum(axis=-1) / (n - 1))
     return mean, sd
 
 
 def ears_bounds(
     counts: FloatArray, *, variant: str, alpha: float, baseline: int, min_sigma: float
 ) -> tuple[int, FloatArray]:
-    """(index of the first evaluated day, upper bounds from there on; NaN where undefined)."""
+    """(index of the first evaluated day, upper bounds from there on; NaN where undefined).
+
+    `counts` is one series, or several as rows of a matrix (time on the last axis); the
+    alarms are `counts[..., first:] > bounds`.
+    """
     n = baseline
     z = float(norm.ppf(1.0 - alpha))
     first = {"C1": n, "C2": n + 2, "C3": n + 4}[variant]
-    if len(counts) <= first:
-        return first, np.empty(0)
+    if counts.shape[-1] <= first:
+        return first, np.empty((*counts.shape[:-1], 0))
     with np.errstate(all="ignore"):
         if variant == "C1":
             mean, sd = _window_stats(counts, n, 0, first)
@@ -79,10 +81,20 @@ def ears_bounds(
         # C3: C2 statistics from two days before the first evaluated day on.
         mean, sd = _window_stats(counts, n, 2, first - 2)
         sigma = np.maximum(sd, min_sigma)
-        c2 = (counts[first - 2 :] - mean) / sigma
-        excess = np.maximum(0.0, c2[:-2] - 1.0) + np.maximum(0.0, c2[1:-1] - 1.0)
-        bound = counts[first:] + sigma[2:] * (z - excess)
+        c2 = (counts[..., first - 2 :] - mean) / sigma
+        excess = np.maximum(0.0, c2[..., :-2] - 1.0) + np.maximum(0.0, c2[..., 1:-1] - 1.0)
+        bound = counts[..., first:] + sigma[..., 2:] * (z - excess)
         return first, np.maximum(0.0, bound)
+
+
+def check_ears(variant: str, alpha: float | None, baseline: int, min_sigma: float) -> float:
+    """The alpha to use (the package's default for the variant when None); raises
+    DetectionError for a bad variant or parameter."""
+    if variant not in VARIANTS:
+        raise DetectionError("detection.method", f"unknown EARS variant {variant!r}")
+    alpha = DEFAULT_ALPHA[variant] if alpha is None else float(alpha)
+    _check_params(alpha, baseline, float(min_sigma))
+    return alpha
 
 
 def detect_ears(
@@ -94,24 +106,11 @@ def detect_ears(
     min_sigma: float = 0.0,
 ) -> list[Evaluation]:
     """EARS `variant` (C1, C2, C3) over a daily series; one Evaluation per evaluable day."""
-    if variant not in VARIANTS:
-        raise DetectionError("detection.method", f"unknown EARS variant {variant!r}")
-    alpha = DEFAULT_ALPHA[variant] if alpha is None else float(alpha)
-    _check_params(alpha, baseline, float(min_sigma))
+    alpha = check_ears(variant, alpha, baseline, min_sigma)
     dates, counts = check_series(points, step_days=1)
     first, bounds = ears_bounds(
         counts, variant=variant, alpha=alpha, baseline=baseline, min_sigma=float(min_sigma)
     )
-    return _evaluations(dates[first:], counts[first:], bounds)
-
-
-def _evaluations(
-    dates: list[datetime.date], counts: FloatArray, bounds: FloatArray
-) -> list[Evaluation]:
-    out = []
-    for day, count, bound in zip(dates, counts.tolist(), bounds.tolist(), strict=True):
-        if np.isnan(bound):
-            out.append(Evaluation(day, int(count), None, False))
-        else:
-            out.append(Evaluation(day, int(count), bound, count > bound))
-    return out
+    with np.errstate(invalid="ignore"):
+        alarms = counts[first:] > bounds  # NaN compares False: no alarm (R: NA)
+    return evaluations(dates[first:], counts[first:], bounds, alarms)

@@ -7,12 +7,13 @@ import datetime
 import math
 import statistics
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from fangkong.sentinel.detection import METHODS, DetectionError, Evaluation, detect
+from fangkong.sentinel.detection import METHODS, DetectionError, Evaluation, detect, detect_arrays
 from fangkong.sentinel.detection.farrington import reference_dates
 
 DAY0 = datetime.date(2024, 1, 1)
@@ -193,3 +194,48 @@ def test_the_package_defaults_apply_when_parameters_are_left_out() -> None:
     assert detect(points, method="cusum", baseline=5) == detect(
         points, method="cusum", baseline=5, k=1.04, h=2.26, trans="standard"
     )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    matrix=st.integers(1, 5).flatmap(
+        lambda width: st.lists(
+            st.lists(st.integers(0, 30), min_size=width * 8, max_size=width * 8),
+            min_size=1,
+            max_size=4,
+        )
+    ),
+    method=st.sampled_from(["ears-c1", "ears-c2", "ears-c3", "cusum"]),
+    baseline=st.integers(3, 9),
+)
+def test_detect_arrays_agrees_with_detect_on_every_row(
+    matrix: list[list[int]], method: str, baseline: int
+) -> None:
+    result = detect_arrays(np.array(matrix, dtype=float), method=method, baseline=baseline)
+    for row, bounds, alarms in zip(matrix, result.thresholds, result.alarms, strict=True):
+        want = detect(_daily(row), method=method, baseline=baseline)
+        if not want:  # too short, or a CUSUM training mean of 0
+            assert len(row) <= result.first or np.all(np.isnan(bounds))
+            assert not alarms.any()
+            continue
+        got = [
+            Evaluation(
+                DAY0 + datetime.timedelta(days=result.first + j),
+                c,
+                None if math.isnan(b) else b,
+                bool(a),
+            )
+            for j, (c, b, a) in enumerate(
+                zip(row[result.first :], bounds.tolist(), alarms.tolist(), strict=True)
+            )
+        ]
+        assert got == want
+
+
+def test_detect_arrays_refuses_farrington_and_bad_input() -> None:
+    with pytest.raises(DetectionError, match="not 'farrington'"):
+        detect_arrays(np.ones((2, 400)), method="farrington")
+    with pytest.raises(DetectionError, match="matrix of numbers >= 0"):
+        detect_arrays(-np.ones((2, 40)), method="ears-c1")
+    with pytest.raises(DetectionError, match="takes no parameter k"):
+        detect_arrays(np.ones((2, 40)), method="ears-c1", k=1)
