@@ -93,6 +93,11 @@ def test_cusum_over_a_file_gives_the_reference_values(tmp_path: Path) -> None:
         "0.2", "--output", str(target),
     )  # fmt: skip
     _assert_same(_rows(target), _rows(REFERENCE / "cusum_negbin.csv"))
+    _detect(
+        "--input", str(source), "--method", "cusum", "--trans", "anscombe", "--k", "0.5",
+        "--h", "4", "--output", str(target),
+    )  # fmt: skip
+    _assert_same(_rows(target), _rows(REFERENCE / "cusum_anscombe.csv"))
 
 
 @pytest.mark.slow

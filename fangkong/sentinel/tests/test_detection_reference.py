@@ -46,7 +46,15 @@ def _params(text: str) -> dict[str, str]:
     return dict(kv.split("=", 1) for kv in text.split(";")) if text else {}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            c, id=c["case"], marks=[pytest.mark.slow] if c["method"] == "farrington" else []
+        )
+        for c in CASES
+    ],
+)
 def test_thresholds_and_alarms_agree_with_surveillance(case: dict[str, str]) -> None:
     method = case["method"]
     params = parse_params(method, _params(case["params"]))
@@ -62,14 +70,10 @@ def test_thresholds_and_alarms_agree_with_surveillance(case: dict[str, str]) -> 
     for row, (name, e) in zip(expected, got, strict=True):
         assert int(row["count"]) == e.count
         want = float(row["threshold"]) if row["threshold"] else None
-        same = (
-            (want is None
-            and e.threshold is None)
-            or (
-                want is not None
-                and e.threshold is not None
-                and math.isclose(want, e.threshold, rel_tol=rel, abs_tol=1e-12)
-            )
+        same = (want is None and e.threshold is None) or (
+            want is not None
+            and e.threshold is not None
+            and math.isclose(want, e.threshold, rel_tol=rel, abs_tol=1e-12)
         )
         if not same or (row["alarm"] == "1") != e.alarm:
             mismatches.append(
