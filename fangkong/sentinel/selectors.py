@@ -269,7 +269,9 @@ def sentinel_summary(*, scope: Scope, day: dt.date, now: dt.datetime) -> Summary
     alerts = within(Alert.objects.all(), scope)
     open_ = alerts.filter(status=Alert.Status.OPEN)
     outcomes = dict(
-        alerts.filter(status=Alert.Status.CLOSED, day__gte=day - dt.timedelta(days=30))
+        alerts.filter(
+            status=Alert.Status.CLOSED, day__gte=max(day, dt.date(1, 2, 1)) - dt.timedelta(days=30)
+        )
         .values_list("outcome")
         .annotate(n=Count("id"))
         .order_by()

@@ -22,7 +22,8 @@ from fangkong.core.masking import mask_document, mask_name
 from fangkong.core.perms import Perm
 from fangkong.core.web import domain_errors, is_htmx, request_actor
 from fangkong.jurisdictions.selectors import jurisdiction_get
-from fangkong.sentinel import selectors, services
+from fangkong.policy.selectors import rulebook_in_force
+from fangkong.sentinel import rules, selectors, services
 from fangkong.sentinel.imports import COLUMN_SYNONYMS, registrations_upload
 from fangkong.sentinel.models import DrugClass, Registration, Unit
 
@@ -294,4 +295,10 @@ def missing(request: HttpRequest) -> HttpResponse:
         scope=actor.scope, day=day, after=_after(request.GET.get("after"))
     )
     figures = selectors.report_figures(scope=actor.scope, day=day)
-    return render(request, "sentinel/missing.html", {"page": page, "day": day, "figures": figures})
+    hour = rulebook_in_force().book.sentinel.report_due_hour
+    due = rules.report_due_at(day, due_hour=hour, midnight=clock.local_midnight(day))
+    return render(
+        request,
+        "sentinel/missing.html",
+        {"page": page, "day": day, "figures": figures, "due": due, "overdue": clock.now() > due},
+    )
