@@ -43,7 +43,15 @@ from fangkong.policy.selectors import BookInForce, rulebook_in_force
 from fangkong.screening import columns, rules
 from fangkong.screening.models import Arrival, ArrivalSource, ImportBatch, SourceKind, SourceMapping
 from fangkong.screening.placing import placer_for
-from fangkong.screening.services._common import Entry, clean_text, entry_of, in_scope, tally_apply
+from fangkong.screening.services._common import (
+    Entry,
+    Registered,
+    clean_text,
+    entry_of,
+    in_scope,
+    place_with_registry,
+    tally_apply,
+)
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -456,15 +464,15 @@ def commit(
     return result
 
 
-def _registry(bidxs: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _registry(bidxs: list[str]) -> dict[str, Registered]:
+    found: dict[str, Registered] = {}
     for start in range(0, len(bidxs), CHUNK):
         chunk = bidxs[start : start + CHUNK]
-        found.update(
-            Person.objects.filter(doc_bidx__in=chunk, merged_into__isnull=True).values_list(
-                "doc_bidx", "id"
-            )
+        rows = Person.objects.filter(doc_bidx__in=chunk, merged_into__isnull=True).values_list(
+            "doc_bidx", "id", "grid_id", "jurisdiction_path"
         )
+        for bidx, pk, grid_id, path in rows:
+            found[bidx] = Registered(pk, grid_id, path)
     return found
 
 
@@ -476,7 +484,7 @@ class _Builder:
     now: Any
     _classified: dict[tuple[str, str, str, Any], rules.Classified] = field(default_factory=dict)
 
-    def arrival(self, bidx: str, e: Entry, person_id: int | None) -> Arrival:
+    def arrival(self, bidx: str, e: Entry, known: Registered | None) -> Arrival:
         key = (e.origin, e.route, e.returnee_class, e.arrival_date)
         c = self._classified.get(key)
         if c is None:
@@ -490,6 +498,7 @@ class _Builder:
             )
             self._classified[key] = c
         node, placed = placer_for(self.root).place(e.address)
+        node_id, path, placed = place_with_registry(node.id, node.path, placed, known, self.root)
         return Arrival(
             doc_type=e.doc_type,
             doc_number=e.doc_number,
@@ -497,9 +506,9 @@ class _Builder:
             name=e.name,
             phone=e.phone,
             address=e.address,
-            person_id=person_id,
-            jurisdiction_id=node.id,
-            jurisdiction_path=node.path,
+            person_id=known.person_id if known else None,
+            jurisdiction_id=node_id,
+            jurisdiction_path=path,
             placed=placed,
             origin=e.origin,
             route=e.route,

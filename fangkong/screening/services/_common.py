@@ -145,9 +145,30 @@ def entry_of(
     )
 
 
-def registry_person_id(doc_number: str) -> int | None:
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The registry's person with an arrival's document number, and their grid."""
+
+    person_id: int
+    grid_id: int | None
+    path: str
+
+
+def registered(doc_number: str) -> Registered | None:
     found = person_find_by_document(scope=Scope.system(), number=doc_number)
-    return found[0].pk if found else None
+    if not found:
+        return None
+    return Registered(found[0].pk, found[0].grid_id, found[0].jurisdiction_path)
+
+
+def place_with_registry(
+    node_id: int, path: str, placed: bool, known: Registered | None, root: Jurisdiction
+) -> tuple[int, str, bool]:
+    """An address not resolved to a grid falls back on the registry's grid of the person, when
+    that grid lies under the receiving root (where they live is where they stay)."""
+    if placed or known is None or known.grid_id is None or not known.path.startswith(root.path):
+        return node_id, path, placed
+    return known.grid_id, known.path, True
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +251,8 @@ def _new_arrival(
     )
     category = entry.category or (c.category.value if c.category else "")
     node, placed = placer_for(root).place(entry.address)
+    known = registered(entry.doc_number)
+    node_id, path, placed = place_with_registry(node.id, node.path, placed, known, root)
     return Arrival(
         doc_type=entry.doc_type,
         doc_number=entry.doc_number,
@@ -237,9 +260,9 @@ def _new_arrival(
         name=entry.name,
         phone=entry.phone,
         address=entry.address,
-        person_id=registry_person_id(entry.doc_number),
-        jurisdiction_id=node.id,
-        jurisdiction_path=node.path,
+        person_id=known.person_id if known else None,
+        jurisdiction_id=node_id,
+        jurisdiction_path=path,
         placed=placed,
         origin=entry.origin,
         route=entry.route,

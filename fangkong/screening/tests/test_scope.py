@@ -147,7 +147,7 @@ SCOPE_ROUTES: frozenset[str] = frozenset(r.key for r in ROUTES)
 PERSONAS = ("grid_worker", "sibling_district_officer", "district_officer", "city_commander", "other_role", "anonymous")  # fmt: skip
 
 
-def _side(system: Actor, t: Tree, district: Any, grid: Any, town: Any, tag: str) -> Side:
+def _side(system: Actor, *, district: Any, grid: Any, town: Any, tag: str) -> Side:
     arrival = services.canvass_register(
         actor=system,
         entry=services.entry_of(
@@ -198,14 +198,14 @@ def world(
     book: RulebookVersion, two_districts: Tree, personas: dict[str, User], system: Actor
 ) -> tuple[Side, Side, dict[str, User]]:
     t = two_districts
-    a = _side(system, t, t.district_a, t.grid_a, t.town_a, "A")
-    b = _side(system, t, t.district_b, t.grid_b, t.town_b, "B")
+    a = _side(system, district=t.district_a, grid=t.grid_a, town=t.town_a, tag="A")
+    b = _side(system, district=t.district_b, grid=t.grid_b, town=t.town_b, tag="B")
     return a, b, dict(personas)
 
 
 def _counts() -> dict[str, int]:
     return {
-        m._meta.label: m.objects.count()
+        m._meta.label: m._default_manager.count()
         for m in apps.get_models()
         if m._meta.app_label
         in {"screening", "audit", "assignments", "control", "jobs", "people", "notifications"}
@@ -226,7 +226,7 @@ def _call(client: Client, route: Route, side: Side) -> tuple[int, bytes, bool]:
         changed = _counts() != before
         transaction.set_rollback(True)
     content = (
-        b"".join(response.streaming_content)  # type: ignore[arg-type]
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]
         if response.streaming
         else response.content
     )

@@ -64,6 +64,7 @@ def test_reached_sampled_and_put_under_the_rulebooks_measure(
     assert done.status == "verified"
     assert done.sample_ref == "TUBE-0001"
     assert done.address_confirmed
+    assert done.order_id is not None
     order = ControlOrder.objects.get(pk=done.order_id)
     assert (order.category, order.basis_type, order.basis_id) == (
         "arrival_high_risk",
