@@ -97,7 +97,7 @@ def _child_copy(out: Path, round_id: int) -> None:
         raw = connection.connection
         assert raw is not None
         started = time.perf_counter()
-        with raw.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with raw.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         raw.commit()
@@ -117,7 +117,7 @@ def _child_copy(out: Path, round_id: int) -> None:
             )
         started = time.perf_counter()
         db.executemany(
-            f"INSERT INTO bench_copy ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO bench_copy ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
             [tuple(str(v) if isinstance(v, dt.datetime) else v for v in r) for r in rows],
         )
         db.commit()

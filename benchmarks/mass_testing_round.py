@@ -176,7 +176,7 @@ def _measure(round_id: int) -> dict[str, float]:
     out: dict[str, float] = {}
     with transaction.atomic():
         t = time.perf_counter()
-        pools, singles = services.results_match(
+        pools, _singles = services.results_match(
             source="bench", now=clock.now(), scope=Scope.system()
         )
         out["match_and_detect_s"] = time.perf_counter() - t

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Page, Request, sync_playwright
+from playwright.sync_api import Page, Request, ViewportSize, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from fangkong.accounts.models import User
@@ -34,7 +34,7 @@ from fangkong.simulation.city import city_generate
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def _record(page: Page, barcode: str, doc: str) -> None:
@@ -91,12 +91,20 @@ def test_sampler_page_keeps_scans_offline_and_sends_each_once(
                 locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
             )
             context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host, "path": "/"}]
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": session,
+                        "domain": host,
+                        "path": "/",
+                    }
+                ]
             )
             page = context.new_page()
             page.on("request", on_request)
             response = page.goto(url, wait_until="networkidle")
-            assert response is not None and response.status == 200
+            assert response is not None
+            assert response.status == 200
             context.set_offline(True)
             for doc in docs[:3]:
                 _record(page, "BRW00001", doc)

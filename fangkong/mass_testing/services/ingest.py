@@ -12,10 +12,12 @@ tube queue behind each other instead of overfilling it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from fangkong.audit.services import record
 from fangkong.core import clock
@@ -24,10 +26,9 @@ from fangkong.core.errors import Conflict, Invalid
 from fangkong.core.idnumbers import normalise_document_number
 from fangkong.core.perms import Perm
 from fangkong.mass_testing import rules
-from fangkong.mass_testing.models import Round, RoundArea, Sample, Site, Tube
+from fangkong.mass_testing.models import Round, RoundArea, Site, Tube
 from fangkong.mass_testing.rules import ScanOutcome
 from fangkong.mass_testing.services._common import area_for, in_round, section
-from fangkong.people.models import Person
 from fangkong.people.protect import doc_index
 from fangkong.policy.sections.mass_testing import AreaType
 
@@ -98,17 +99,33 @@ def _persons(
     ids = {s.person_id for s in scans if s.person_id is not None}
     found_doc: dict[str, tuple[int, str, int | None]] = {}
     found_id: dict[int, tuple[int, str, int | None]] = {}
-    active = Person.objects.filter(merged_into__isnull=True)
+    person = "SELECT id, doc_bidx, jurisdiction_path, grid_id FROM people_person WHERE "
     if by_doc:
-        rows = active.filter(doc_bidx__in=set(by_doc.values())).values_list(
-            "pk", "doc_bidx", "jurisdiction_path", "grid_id"
-        )
+        cond, param = _any("doc_bidx", sorted(set(by_doc.values())), text=True)
+        rows = _fetch(person + cond + " AND merged_into_id IS NULL", [param])
         idx = {bidx: (pk, path, grid) for pk, bidx, path, grid in rows}
         found_doc = {raw: idx[b] for raw, b in by_doc.items() if b in idx}
     if ids:
-        rows2 = active.filter(pk__in=ids).values_list("pk", "jurisdiction_path", "grid_id")
-        found_id = {pk: (pk, path, grid) for pk, path, grid in rows2}
+        cond, param = _any("id", sorted(ids))
+        rows = _fetch(person + cond + " AND merged_into_id IS NULL", [param])
+        found_id = {pk: (pk, path, grid) for pk, _b, path, grid in rows}
     return found_doc, found_id
+
+
+def _any(column: str, values: Sequence[object], *, text: bool = False) -> tuple[str, object]:
+    """`column` in `values` as one parameter (an array, or a JSON list on SQLite): the ORM's
+    IN with a thousand parameters cost more than the query itself."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", list(values)
+    cast = "" if text else "CAST(value AS INTEGER)"
+    sql = f"{column} IN (SELECT {cast or 'value'} FROM json_each(%s))"  # noqa: S608
+    return sql, json.dumps(list(values))
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
 
 
 def scans_ingest(
@@ -153,21 +170,12 @@ def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
     by_doc, by_id = persons
     barcodes = sorted({s.barcode for s in scans if s.barcode})
     # Lock the tubes first: a concurrent retry of this batch waits here, then sees our ids.
-    locked = list(
-        Tube.objects.select_for_update()
-        .filter(barcode__in=barcodes)
-        .order_by("barcode")
-        .values_list(
-            "pk",
-            "barcode",
-            "round_id",
-            "status",
-            "members",
-            "pool_size",
-            "kind",
-            "jurisdiction_path",
-            "site_id",
-        )
+    cond, param = _any("barcode", barcodes, text=True)
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    locked = _fetch(
+        "SELECT id, barcode, round_id, status, members, pool_size, kind, jurisdiction_path, "  # noqa: S608
+        f"site_id FROM mass_testing_tube WHERE {cond} ORDER BY barcode{lock}",
+        [param],
     )
     tubes: dict[str, _Tube] = {}
     other_round: set[str] = set()
@@ -176,23 +184,30 @@ def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
             other_round.add(code)
             continue
         tubes[code] = _Tube(pk, code, status, members, size, kind, path, site_id, set())
-    by_pk = {t.id: t for t in tubes.values()}
+    by_pk = {t.id: t for t in tubes.values() if t.id is not None}
     if by_pk:
-        for tube_id, person_id in Sample.objects.filter(tube_id__in=by_pk).values_list(
-            "tube_id", "person_id"
+        cond, param = _any("tube_id", sorted(by_pk))
+        for tube_id, person_id in _fetch(
+            f"SELECT tube_id, person_id FROM mass_testing_sample WHERE {cond}",  # noqa: S608
+            [param],
         ):
             by_pk[tube_id].person_ids.add(person_id)
-    cids = [s.client_id for s in scans]
+    join = "FROM mass_testing_sample s JOIN mass_testing_tube t ON t.id = s.tube_id"
+    cond, param = _any("s.client_id", sorted({s.client_id for s in scans}), text=True)
     seen: dict[str, str] = dict(
-        Sample.objects.filter(round=rnd, client_id__in=cids).values_list(
-            "client_id", "tube__barcode"
+        _fetch(
+            f"SELECT s.client_id, t.barcode {join} WHERE s.round_id = %s AND {cond}",
+            [rnd.pk, param],
         )
     )
-    pids = {p[0] for p in by_doc.values()} | set(by_id)
+    pids = sorted({p[0] for p in by_doc.values()} | set(by_id))
+    cond, param = _any("s.person_id", pids)
     open_tube: dict[int, str] = dict(
-        Sample.objects.filter(
-            round=rnd, person_id__in=pids, tube__status=Tube.Status.OPEN
-        ).values_list("person_id", "tube__barcode")
+        _fetch(
+            f"SELECT s.person_id, t.barcode {join} WHERE s.round_id = %s AND {cond} "
+            "AND t.status = 'open'",
+            [rnd.pk, param],
+        )
     )
     sites = {s.pk: s for s in Site.objects.filter(round=rnd)}
     areas = list(RoundArea.objects.filter(round=rnd))
@@ -284,62 +299,69 @@ def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
     return answers
 
 
+SAMPLE_COLUMNS = (
+    "round_id, tube_id, person_id, jurisdiction_path, grid_id, site_id, sampler, sampled_at, "
+    "client_id, received_at"
+)
+TUBE_COLUMNS = (
+    "round_id, barcode, site_id, jurisdiction_path, kind, pool_size, members, status, "
+    "opened_at, closed_at, result, lab"
+)
+
+
 def _write(
     rnd: Round,
     tubes: dict[str, _Tube],
     new_samples: list[tuple[ScanIn, _Tube, tuple[int, str, int | None]]],
     now: dt.datetime,
 ) -> None:
+    """Insert straight through the driver: the ORM's per-object work was most of a batch's
+    time (about 1 ms a scan). PostgreSQL takes the samples by COPY, SQLite by executemany;
+    both inside the batch's transaction."""
+    at = connection.ops.adapt_datetimefield_value
+    stamp = at(now)
     fresh = [t for t in tubes.values() if t.id is None]
-    if fresh:
-        made = Tube.objects.bulk_create(
-            [
-                Tube(
-                    round=rnd,
-                    barcode=t.barcode,
-                    site_id=t.site_id,
-                    jurisdiction_path=t.path,
-                    kind=t.kind,
-                    pool_size=t.pool_size,
-                    members=t.members,
-                    status=t.status,
-                    opened_at=now,
-                    closed_at=now if t.status == Tube.Status.CLOSED else None,
+    with connection.cursor() as cur:
+        if fresh:
+            cur.executemany(
+                f"INSERT INTO mass_testing_tube ({TUBE_COLUMNS}) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', '')",
+                [
+                    (rnd.pk, t.barcode, t.site_id, t.path, t.kind, t.pool_size, t.members,
+                     t.status, stamp, stamp if t.status == Tube.Status.CLOSED else None)
+                    for t in fresh
+                ],
+            )  # fmt: skip
+            ids = dict(
+                Tube.objects.filter(barcode__in=[t.barcode for t in fresh]).values_list(
+                    "barcode", "pk"
                 )
-                for t in fresh
-            ]
-        )
-        for t, row in zip(fresh, made, strict=True):
-            t.id = row.pk
-    fresh_ids = {id(t) for t in fresh}
-    old = [t for t in tubes.values() if t.changed and id(t) not in fresh_ids]
-    if old:
-        Tube.objects.bulk_update(
-            [
-                Tube(
-                    pk=t.id,
-                    members=t.members,
-                    status=t.status,
-                    closed_at=now if t.status == Tube.Status.CLOSED else None,
-                )
-                for t in old
-            ],
-            ["members", "status", "closed_at"],
-        )
-    Sample.objects.bulk_create(
-        [
-            Sample(
-                round=rnd,
-                tube_id=tube.id or 0,  # set by the bulk insert above
-                person_id=who[0],
-                jurisdiction_path=who[1],
-                grid_id=who[2],
-                site_id=scan.site_id,
-                sampler=scan.sampler[:64],
-                sampled_at=scan.sampled_at,
-                client_id=scan.client_id,
-                received_at=now,
             )
+            for t in fresh:
+                t.id = ids[t.barcode]
+        fresh_ids = {id(t) for t in fresh}
+        old = [t for t in tubes.values() if t.changed and id(t) not in fresh_ids]
+        if old:
+            cur.executemany(
+                "UPDATE mass_testing_tube SET members = %s, status = %s, closed_at = %s "
+                "WHERE id = %s",
+                [
+                    (t.members, t.status, stamp if t.status == Tube.Status.CLOSED else None, t.id)
+                    for t in old
+                ],
+            )
+        rows = [
+            (rnd.pk, tube.id, who[0], who[1], who[2], scan.site_id, scan.sampler[:64],
+             at(scan.sampled_at), scan.client_id, stamp)
             for scan, tube, who in new_samples
-        ]
-    )
+        ]  # fmt: skip
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY mass_testing_sample ({SAMPLE_COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cur.executemany(
+                f"INSERT INTO mass_testing_sample ({SAMPLE_COLUMNS}) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
