@@ -118,7 +118,7 @@ def _generate(scale: float) -> dict[str, float]:
             "INSERT INTO mass_testing_sample (round_id, tube_id, person_id, jurisdiction_path, grid_id, site_id, "
             "sampler, sampled_at, client_id, received_at) "
             "SELECT %s, (j - 1) / 10 + 1, p.id, p.jurisdiction_path, p.grid_id, NULL, '', "
-            "now() - interval '20 hours' + ((j % 72000) || ' seconds')::interval, 'c' || j, now() "
+            "now() - interval '20 hours' + ((j %% 72000) || ' seconds')::interval, 'c' || j, now() "
             "FROM generate_series(1, %s) j JOIN people_person p ON p.id = ((j - 1) / 19) * 20 + (j - 1) %% 19 + 1",
             [rnd, samples],
         )
