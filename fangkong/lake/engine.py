@@ -19,10 +19,9 @@ in-process; "spark" runs the same SQL text on Apache Spark over the partitions t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -48,8 +47,7 @@ DEFAULT_CUMULATIVE_SECONDS = 30 * 3600
 DEFAULT_LOOKBACK_SECONDS = 14 * DAY_SECONDS
 
 
-@dataclass(frozen=True, slots=True)
-class CaseWindow:
+class CaseWindow(NamedTuple):
     """A case and its infectious window, in epoch seconds (both ends included)."""
 
     case_person_id: int
@@ -57,8 +55,7 @@ class CaseWindow:
     window_end: int
 
 
-@dataclass(frozen=True, slots=True)
-class VenueCopresence:
+class VenueCopresence(NamedTuple):
     case_person_id: int
     person_id: int
     venue_id: int
@@ -68,8 +65,7 @@ class VenueCopresence:
     min_gap_seconds: int  # the closest pair: |contact_ts - case_ts|
 
 
-@dataclass(frozen=True, slots=True)
-class CellCopresence:
+class CellCopresence(NamedTuple):
     case_person_id: int
     person_id: int
     cell_id: int  # the cell of the longest shared stay
@@ -220,11 +216,14 @@ def venue_copresence(
         else:
             relations["checkins"] = read_plain(_plain_paths(source), CHECKINS)  # type: ignore[arg-type]
         result = queries.run_duckdb(sql, relations)
-    rows = [
-        VenueCopresence(*(int(v) for v in row))
-        for row in zip(*(result.column(c).to_pylist() for c in queries.VENUE_COLUMNS), strict=True)
-    ]
+    rows = list(map(VenueCopresence._make, _columns(result, queries.VENUE_COLUMNS)))
     return _excluded(rows, exclude)
+
+
+def _columns(result: pa.Table, names: Sequence[str]) -> Iterator[tuple[int, ...]]:
+    """The result's rows as tuples of Python ints (numpy's tolist converts in C)."""
+    columns = [result.column(n).to_numpy().astype("int64").tolist() for n in names]
+    return zip(*columns, strict=True)
 
 
 _Row = TypeVar("_Row", VenueCopresence, CellCopresence)
@@ -307,10 +306,7 @@ def cell_copresence(
         else:
             relations["dwell"] = read_plain(_plain_paths(source), DWELL)  # type: ignore[arg-type]
         result = queries.run_duckdb(sql, relations)
-    rows = [
-        CellCopresence(*(int(v) for v in row))
-        for row in zip(*(result.column(c).to_pylist() for c in queries.CELL_COLUMNS), strict=True)
-    ]
+    rows = list(map(CellCopresence._make, _columns(result, queries.CELL_COLUMNS)))
     return _excluded(rows, exclude)
 
 

@@ -148,20 +148,30 @@ ORDER BY case_person_id, person_id
 """  # noqa: S608 -- only integers are formatted in (checked by _int), never caller text
 
 
-def run_duckdb(sql: str, relations: dict[str, Any], *, threads: int | None = None) -> pa.Table:
-    """Run a query over Arrow tables in an in-process DuckDB."""
-    import duckdb
+_DUCKDB: dict[str, Any] = {}
 
-    con = duckdb.connect(":memory:")
+
+def _duckdb() -> Any:
+    """The process's in-memory DuckDB instance: starting one costs more than a small query, so
+    it is made once and each query runs on its own cursor (a connection to the same instance;
+    safe to use from several threads, each with its own cursor)."""
+    if "db" not in _DUCKDB:
+        import duckdb
+
+        _DUCKDB["db"] = duckdb.connect(":memory:")
+    return _DUCKDB["db"]
+
+
+def run_duckdb(sql: str, relations: dict[str, Any]) -> pa.Table:
+    """Run a query over Arrow tables in the in-process DuckDB."""
+    cursor = _duckdb().cursor()
     try:
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
         for name, value in relations.items():
-            con.register(name, value)
-        result: pa.Table = con.sql(sql).to_arrow_table()
+            cursor.register(name, value)
+        result: pa.Table = cursor.sql(sql).to_arrow_table()
         return result
     finally:
-        con.close()
+        cursor.close()
 
 
 def run_spark(sql: str, relations: dict[str, Any], *, spark: Any = None) -> pa.Table:

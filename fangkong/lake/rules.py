@@ -43,12 +43,12 @@ def as_table(spec: TableSpec, rows: Sequence[Sequence[int]] | pa.Table) -> pa.Ta
     """Rows (tuples in the table's column order) or a table, as an int64 table of the spec."""
     if isinstance(rows, pa.Table):
         return rows.select(spec.schema.names).cast(spec.schema)
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in spec.schema.names]
+    width = len(spec.schema.names)
+    # One C-level conversion of the whole batch; a ragged row or a non-integer raises.
+    matrix = np.array(rows, dtype=np.int64).reshape(-1, width)
     return pa.table(
-        {
-            name: pa.array(col, pa.int64())
-            for name, col in zip(spec.schema.names, columns, strict=True)
-        }
+        {name: matrix[:, i].copy() for i, name in enumerate(spec.schema.names)},
+        schema=spec.schema,
     )
 
 

@@ -28,6 +28,14 @@ from fangkong.lake.layout import DAY_SECONDS, MAX_TS, DayFiles, Lake, TableSpec,
 from fangkong.lake.layout import sort_key as composite
 
 _THREADS = max(1, min(4, os.cpu_count() or 1))
+_POOL: dict[str, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Reading files in parallel: Arrow decodes without the GIL. Made once per process."""
+    if "pool" not in _POOL:
+        _POOL["pool"] = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="lake-read")
+    return _POOL["pool"]
 
 
 @dataclass(frozen=True)
@@ -139,11 +147,7 @@ def read_ranges(
         reader = _read_sorted if sorted_file else _read_batch
         return reader(path, spec, column, want)
 
-    if len(tasks) == 1:
-        parts = [run(tasks[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            parts = list(pool.map(run, tasks))
+    parts = [run(task) for task in tasks] if len(tasks) <= 2 else list(_pool().map(run, tasks))
     return pa.concat_tables([p.cast(spec.schema) for p in parts])
 
 

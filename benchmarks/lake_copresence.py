@@ -1,0 +1,180 @@
+"""Venue co-presence over a generated lake: the engine against the plain band-join SQL.
+
+For 1 case and for 100 cases (random persons, infectious windows of `--window-days` days ending
+in the lake's last week), each figure from a fresh process:
+
+- engine: `fangkong.lake.engine.venue_copresence(lake, cases)` (DuckDB backend: reads the
+  cases' own rows from the person-ordered files, then only the row groups of the venues and
+  times around them, and runs the shared SQL over that slice);
+- plain: the same SQL text in DuckDB with `checkins` a view over `read_parquet` of every
+  (venue, ts)-ordered file of the lake, i.e. the band join (same venue, |t - t_case| <= 1800 s)
+  over the same files, left to DuckDB's own pushdown.
+
+Both must return identical rows (checked). Times are the query only (imports and interpreter
+start excluded; a fresh process has no cached file metadata). Medians over `--runs`.
+
+    .venv/bin/python benchmarks/lake_generate.py --root /tmp/h2/bench/lake280m
+    .venv/bin/python benchmarks/lake_copresence.py --root /tmp/h2/bench/lake280m --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import ROOT, load, machine, timed_child
+
+
+def pick_cases(
+    root: Path, count: int, persons: int, window_days: int, seed: int
+) -> list[tuple[int, int, int]]:
+    """Random persons, windows of `window_days` days ending in the lake's last week."""
+    from fangkong.lake.layout import CHECKINS, Lake, day_start
+
+    last = Lake(root).days(CHECKINS)[-1]
+    rng = random.Random(seed)
+    cases = []
+    for person in rng.sample(range(1, persons + 1), count):
+        end = day_start(last + 1) - 1 - rng.randrange(0, 7 * 86_400)
+        cases.append((person, end - window_days * 86_400, end))
+    return cases
+
+
+def child(mode: str, root: Path, cases_json: str, backend: str) -> dict[str, Any]:
+    import duckdb
+    import pyarrow as pa
+
+    from fangkong.lake import queries
+    from fangkong.lake.engine import CaseWindow, _cases_table, venue_copresence
+    from fangkong.lake.layout import CHECKINS, Lake
+
+    cases = [CaseWindow(*c) for c in json.loads(cases_json)]
+    lake = Lake(root)
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    rows: list[tuple[int, ...]]
+    if mode == "engine":
+        rows = [
+            (r.case_person_id, r.person_id, r.venue_id, r.case_ts, r.contact_ts, r.encounters)
+            for r in venue_copresence(lake, cases, backend=backend)  # type: ignore[arg-type]
+        ]
+    else:
+        files = [
+            str(p)
+            for d in lake.days(CHECKINS)
+            if (f := lake.day_files(CHECKINS, d))
+            for p in f.place_files
+        ]
+        con = duckdb.connect(":memory:")
+        con.register("cases", _cases_table(cases))
+        con.register(
+            "venue_windows",
+            pa.table(
+                {"venue_id": pa.array([], pa.int64()), "window_seconds": pa.array([], pa.int64())}
+            ),
+        )
+        con.execute(
+            f"CREATE VIEW checkins AS SELECT person_id, venue_id, ts FROM read_parquet({files!r})"  # noqa: S608 -- our own file paths
+        )
+        result = con.sql(queries.venue_sql(window_seconds=1800)).fetchall()
+        rows = [tuple(int(v) for v in r[:6]) for r in result]
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    digest = hashlib.sha256(json.dumps(sorted(rows)).encode()).hexdigest()[:16]
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,  # all threads; unlike wall time, not stretched by other load
+        "rows": len(rows),
+        "digest": digest,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--plain-runs", type=int, default=3)
+    parser.add_argument("--window-days", type=int, default=4)
+    parser.add_argument("--persons", type=int, default=8_000_000, help="as generated")
+    parser.add_argument("--sizes", default="1,100")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--child", choices=["engine", "plain"])
+    parser.add_argument("--cases-json")
+    parser.add_argument("--backend", default="duckdb")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.root, args.cases_json, args.backend)))
+        return
+
+    from fangkong.lake.layout import CHECKINS, Lake
+
+    lake = Lake(args.root)
+    rows = sum(f.rows for d in lake.days(CHECKINS) if (f := lake.day_files(CHECKINS, d)))
+    size = sum(p.stat().st_size for p in (args.root / "checkins").rglob("*.parquet"))
+    print(f"machine: {machine()}")
+    print(
+        f"lake: {args.root}: {rows:,} check-ins, {len(lake.days(CHECKINS))} days, {size / 2**30:.1f} GiB (both orders)"
+    )
+    print(
+        f"windows: {args.window_days} days; runs: {args.runs} engine, {args.plain_runs} plain (fresh processes)"
+    )
+    report: dict[str, Any] = {"rows": rows, "bytes": size, "load_start": load(), "figures": {}}
+    for size_cases in [int(s) for s in args.sizes.split(",")]:
+        cases = json.dumps(
+            pick_cases(args.root, size_cases, args.persons, args.window_days, args.seed)
+        )
+        figures: dict[str, list[dict[str, Any]]] = {"engine": [], "plain": []}
+        for run in range(max(args.runs, args.plain_runs)):
+            for mode in ("engine", "plain"):
+                if run >= (args.runs if mode == "engine" else args.plain_runs):
+                    continue
+                argv = [
+                    sys.executable,
+                    __file__,
+                    "--root",
+                    str(args.root),
+                    "--child",
+                    mode,
+                    "--cases-json",
+                    cases,
+                ]
+                _, _, out = timed_child(
+                    argv, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+                )
+                figures[mode].append(json.loads(out))
+        digests = {f["digest"] for fs in figures.values() for f in fs}
+        assert len(digests) == 1, f"engine and plain SQL disagree: {digests}"
+        summary = {
+            mode: {
+                "median_s": round(statistics.median(f["seconds"] for f in fs), 4),
+                "median_cpu_s": round(statistics.median(f["cpu_seconds"] for f in fs), 4),
+                "min_s": round(min(f["seconds"] for f in fs), 4),
+                "max_s": round(max(f["seconds"] for f in fs), 4),
+                "peak_rss_mib": max(f["peak_rss_mib"] for f in fs),
+                "candidates": fs[0]["rows"],
+            }
+            for mode, fs in figures.items()
+        }
+        ratio = summary["engine"]["median_s"] / summary["plain"]["median_s"]
+        summary["ratio_engine_to_plain"] = round(ratio, 4)
+        cpu_ratio = summary["engine"]["median_cpu_s"] / summary["plain"]["median_cpu_s"]
+        summary["cpu_ratio_engine_to_plain"] = round(cpu_ratio, 4)
+        report["figures"][f"{size_cases}_cases"] = summary
+        print(f"{size_cases} case(s): {json.dumps(summary)}  load {load()}", flush=True)
+    report["load_end"] = load()
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
