@@ -34,3 +34,16 @@ def test_demo_fills_the_board_and_a_second_run_adds_nothing(
     before = Arrival.objects.count()
     assert demo_run(actor=system, seed=7) == []
     assert Arrival.objects.count() == before
+
+
+def test_the_tally_rebuild_agrees_with_the_kept_counters(
+    book: RulebookVersion, two_districts: Tree, system: Actor
+) -> None:
+    from fangkong.screening import tally
+
+    for grid in (two_districts.grid_a, two_districts.grid_b):
+        person(system, grid, phone="13800000000", address="站南社区1号")
+    demo_run(actor=system, seed=3)
+    kept = set(ArrivalTally.objects.exclude(count=0).values_list("node_path", "key", "count"))
+    tally.rebuild()
+    assert set(ArrivalTally.objects.values_list("node_path", "key", "count")) == kept

@@ -17,12 +17,16 @@ from django.utils.translation import gettext
 from fangkong.core.actor import system_actor
 from fangkong.core.uploads import UploadRefused
 from fangkong.jurisdictions.models import Jurisdiction
+from fangkong.screening import tally
 from fangkong.screening.imports import ImportRejected, import_file, report_xlsx
 from fangkong.screening.services import hand_out_pending
 
 
 class Command(BaseCommand):
-    help = "Arrival screening: `import FILE [--source NAME] [--report REPORT.xlsx]`, `hand-out`."
+    help = (
+        "Arrival screening: `import FILE [--source NAME] [--report REPORT.xlsx]`, `hand-out`, "
+        "`rebuild-tally`."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -31,8 +35,12 @@ class Command(BaseCommand):
         imp.add_argument("--source", default="", help="the list's source (default: file name)")
         imp.add_argument("--report", type=Path, help="write the row-level report (xlsx) here")
         sub.add_parser("hand-out", help="Create the verification work of imported arrivals")
+        sub.add_parser("rebuild-tally", help="Recompute the board's counters from the arrivals")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "rebuild-tally":
+            self.stdout.write(f"{tally.rebuild()} tally rows written")
+            return
         if options["action"] == "hand-out":
             total = 0
             while n := hand_out_pending(limit=500):

@@ -1,0 +1,194 @@
+"""Arrival screening: the district board at 1,000,000 arrivals (target: server time <= 200 ms).
+
+Builds a private database with the tree of `screening_import.py` (10 districts, 2,000 grids)
+and inserts 1,000,000 arrivals set-based (one INSERT ... SELECT over a number series x grids):
+60 % verified, 10 % not reached (half of them "not in this city"), 30 % still to verify, created
+over the five days before "now" with a 24 h deadline, a tenth sampled, under control or on two
+lists. Then `screening.tally.rebuild()` and ANALYZE. Each measuring run is a fresh process that
+signs in a district officer (the real session path) and requests, through Django's test client
+(in-process), the board page /screening/?node=<district> and the API
+/api/screening/board?node=<district>: the first (cold) request, then the median of 10 warm ones.
+
+    .venv/bin/python benchmarks/screening_board.py --data-dir /tmp/fk-scr-board \
+        [--database-url postgres://root@127.0.0.1:5432/fk_scr_board] [--rows 1000000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Target, fangkong, load, machine, timed_child
+from screening_import import NOW, build_tree
+
+DISTRICT = "440901"
+
+
+def _django() -> None:
+    import django
+
+    django.setup()
+
+
+def fill(rows: int) -> None:
+    _django()
+    from django.db import connection
+
+    from fangkong.core import crypto
+    from fangkong.screening import tally
+
+    enc = crypto.encrypt("测试")
+    started = time.monotonic()
+    with connection.cursor() as cur:
+        pg = connection.vendor == "postgresql"
+        if pg:
+            series = f"SELECT generate_series(0, {rows - 1}) AS n"
+            cur.execute(
+                "CREATE TEMP TABLE g AS SELECT (ROW_NUMBER() OVER (ORDER BY id)) - 1 AS k, id, path "
+                "FROM jurisdictions_jurisdiction WHERE level = 6"
+            )
+        else:
+            series = (
+                "WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s "  # noqa: S608
+                f"WHERE n < {rows - 1}) "
+                "SELECT n FROM s"
+            )
+            cur.execute(
+                "CREATE TEMP TABLE g AS SELECT (ROW_NUMBER() OVER (ORDER BY id)) - 1 AS k, id, path "
+                "FROM jurisdictions_jurisdiction WHERE level = 6"
+            )
+        cur.execute("SELECT COUNT(*) FROM g")
+        grids = cur.fetchone()[0]
+        now = NOW.isoformat()
+        ts = "CAST(%s AS timestamptz)" if pg else "%s"
+        interval = (
+            f"({ts} - (s.n % 7200) * INTERVAL '1 minute')"
+            if pg
+            else f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {ts}, '-' || (s.n % 7200) || ' minutes')"
+        )
+        due = (
+            f"({interval} + INTERVAL '24 hours')"
+            if pg
+            else f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {ts}, '-' || (s.n % 7200) || ' minutes', '+24 hours')"
+        )
+        true, false = ("TRUE", "FALSE") if pg else ("1", "0")
+        sql = f"""
+        INSERT INTO screening_arrival (doc_type, doc_number, doc_bidx, name, phone, address,
+            jurisdiction_id, jurisdiction_path, placed, origin, route, risk_codes, risk_level,
+            category, measure, returnee_class, arrival_date, policy_version, status,
+            not_reached_reason, address_confirmed, sample_ref, under_control, notes,
+            source_count, due_at, verified_by, created_at, updated_at)
+        SELECT 'resident_id', %s, 'b' || s.n, %s, '', '', g.id, g.path, {true}, '北京市朝阳区', '',
+            '[]', 'high', 'arrival_high_risk', 'centralized_quarantine', 'migrant_worker',
+            '2022-01-18', 1,
+            CASE WHEN s.n % 10 < 6 THEN 'verified' WHEN s.n % 10 = 6 THEN 'not_reached'
+                 ELSE 'received' END,
+            CASE WHEN s.n % 10 = 6 THEN (CASE WHEN s.n % 20 = 6 THEN 'not_in_city' ELSE 'wrong_number' END)
+                 ELSE '' END,
+            {false}, CASE WHEN s.n % 10 = 1 THEN 'T' || s.n ELSE '' END,
+            CASE WHEN s.n % 10 = 2 THEN {true} ELSE {false} END, '',
+            CASE WHEN s.n % 10 = 3 THEN 2 ELSE 1 END,
+            {due}, '', {interval}, {interval}
+        FROM ({series}) AS s JOIN g ON g.k = s.n % {grids}
+        """  # noqa: S608 - constants of this script only
+        params = [enc, enc] + [now] * 4
+        cur.execute(sql, params)
+    written = tally.rebuild()
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    print(json.dumps({"rows": rows, "tally": written, "seconds": time.monotonic() - started}))
+
+
+def measure() -> None:
+    _django()
+    from django.test import Client
+
+    from fangkong.accounts.middleware import SESSION_SCOPE_VERSION, SESSION_TOTP_VERIFIED
+    from fangkong.accounts.models import User
+    from fangkong.core import clock
+    from fangkong.jurisdictions.models import Jurisdiction
+
+    user = User.objects.filter(username="bench-officer").first()
+    if user is None:
+        user = User.objects.create(username="bench-officer", role="district_staff")
+        user.jurisdictions.set([Jurisdiction.objects.get(code=DISTRICT)])
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_SCOPE_VERSION] = user.scope_version
+    session[SESSION_TOTP_VERIFIED] = True
+    session.save()
+    out: dict[str, list[float]] = {}
+    with clock.frozen(NOW):
+        for name, url in (
+            ("page", f"/screening/?node={DISTRICT}"),
+            ("api", f"/api/screening/board?node={DISTRICT}"),
+        ):
+            times = []
+            for _ in range(11):
+                started = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.status_code
+            out[name] = times
+        figures = client.get(f"/api/screening/board?node={DISTRICT}").json()["node"]["figures"]
+    print(json.dumps({"times": out, "figures": figures}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", choices=("tree", "fill", "measure"))
+    args = parser.parse_args()
+    if args.child == "tree":
+        build_tree()
+        return
+    if args.child == "fill":
+        fill(args.rows)
+        return
+    if args.child == "measure":
+        measure()
+        return
+    target = Target(args.data_dir, args.database_url)
+    print(f"machine: {machine()}")
+    print(f"target: {target.label}, arrivals: {args.rows}")
+    target.recreate()
+    fangkong(target, "migrate", "--verbosity", "0")
+    me = [sys.executable, __file__, "--data-dir", str(args.data_dir)]
+    timed_child([*me, "--child", "tree"], target.env())
+    wall, _, out = timed_child([*me, "--child", "fill", "--rows", str(args.rows)], target.env())
+    print(f"fill: {out.strip().splitlines()[-1]} ({wall:.0f} s with startup)")
+    cold: dict[str, list[float]] = {"page": [], "api": []}
+    warm: dict[str, list[float]] = {"page": [], "api": []}
+    for run in range(args.runs):
+        _, _, out = timed_child([*me, "--child", "measure"], target.env())
+        got = json.loads(out.strip().splitlines()[-1])
+        for name, times in got["times"].items():
+            cold[name].append(times[0])
+            warm[name].append(statistics.median(times[1:]))
+        print(
+            f"run {run + 1}: page cold {got['times']['page'][0]:.0f} ms warm "
+            f"{statistics.median(got['times']['page'][1:]):.0f} ms; api cold "
+            f"{got['times']['api'][0]:.0f} ms warm {statistics.median(got['times']['api'][1:]):.0f} ms; "
+            f"load {load()}"
+        )
+    print(f"district figures: {got['figures']}")
+    for name in ("page", "api"):
+        w = statistics.median(warm[name])
+        print(
+            f"{name}: cold {statistics.median(cold[name]):.0f} ms, warm {w:.0f} ms "
+            f"({w / 200:.2f}x the 200 ms target)"
+        )
+
+
+if __name__ == "__main__":
+    main()
