@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--r-series", type=int, default=100)
     parser.add_argument("--farrington-series", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--r-runs", type=int, default=1, help="R is slow: fewer runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-r", action="store_true")
     args = parser.parse_args()
@@ -165,8 +166,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(
         f"series: {args.series} daily x {args.days} days; {args.farrington_series} weekly x "
-        f"{WEEKS} weeks; median of {args.runs} fresh processes; R: "
-        f"{'yes' if with_r else 'no'}"
+        f"{WEEKS} weeks; median of {args.runs} fresh processes (R: "
+        f"{args.r_runs if with_r else 'not run'})"
     )
     with tempfile.TemporaryDirectory(prefix="fk-detect-") as tmp:
         directory = Path(tmp)
@@ -184,14 +185,14 @@ def main() -> None:
             scaled = per * args.series / limit
             r = statistics.median(
                 run_r(method, directory, (args.series, args.days), r_limit)
-                for _ in range(args.runs)
+                for _ in range(args.r_runs)
             ) * args.series / r_limit if with_r else float("nan")  # fmt: skip
             print(f"{method:<11} {arrays:>9.2f} {scaled:>10.1f} {r:>9.1f} {r / arrays:>9.0f}x")
         far = [run_python("detect", "farrington", directory, 0) for _ in range(args.runs)]
         seconds = statistics.median(f["seconds"] for f in far)
         r = statistics.median(
             run_r("farrington", directory, (args.farrington_series, WEEKS), args.farrington_series)
-            for _ in range(args.runs)
+            for _ in range(args.r_runs)
         ) if with_r else float("nan")  # fmt: skip
         evaluated = far[0]["evaluated"]
         print(

@@ -103,13 +103,13 @@ def _unknown(method: str, params: dict[str, Any]) -> None:
 
 def detect_arrays(counts: FloatArray, *, method: str, **params: Any) -> ArrayResult:
     """The daily methods (EARS, CUSUM) over a matrix of regular, gap-free series (one row per
-    series, time on the columns, counts >= 0), vectorised across the series: the same
+    series, time on the columns, whole numbers >= 0), vectorised across the series: the same
     thresholds and alarms as `detect` on each row, for bulk runs and benchmarks. Farrington
     fits a model per series and week and is not offered here. For CUSUM, a row whose training
     mean is 0 has NaN thresholds and no alarms (detect gives no evaluations for it)."""
     counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim != 2 or not np.all(counts >= 0):
-        raise DetectionError("detection.count", "counts must be a matrix of numbers >= 0")
+    if counts.ndim != 2 or not np.all((counts >= 0) & (counts == np.floor(counts))):
+        raise DetectionError("detection.count", "counts must be a matrix of whole numbers >= 0")
     if method.startswith("ears-") and method in _RUNNERS:
         _unknown(method, params)
         variant = method.removeprefix("ears-").upper()

@@ -18,7 +18,6 @@ C1 and C2 and 0.025 for C3.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import norm
 
 from fangkong.sentinel.detection.base import (
@@ -50,11 +49,17 @@ def _check_params(alpha: float, baseline: int, min_sigma: float) -> None:
 
 def _window_stats(x: FloatArray, n: int, lag: int, first: int) -> tuple[FloatArray, FloatArray]:
     """Mean and sd (n-1 denominator) of x[..., t-lag-n .. t-lag-1] for every t >= first
-    (time on the last axis)."""
-    windows = sliding_window_view(x, n, axis=-1)  # windows[..., i, :] = x[..., i .. i+n-1]
-    ref = windows[..., first - lag - n : x.shape[-1] - lag - n, :]
-    mean = ref.mean(axis=-1)
-    sd = np.sqrt(((ref - mean[..., None]) ** 2).sum(axis=-1) / (n - 1))
+    (time on the last axis), from running sums: for counts (whole numbers, sums below 2^53)
+    the sums and n * S2 - S1^2 are exact, so the sd is correctly rounded (R's two-pass sd
+    agrees to the last bits) and exactly 0 for a constant window."""
+    zero = np.zeros((*x.shape[:-1], 1))
+    s1 = np.concatenate([zero, np.cumsum(x, axis=-1)], axis=-1)
+    s2 = np.concatenate([zero, np.cumsum(x * x, axis=-1)], axis=-1)
+    lo, hi = first - lag - n, x.shape[-1] - lag - n  # window starts
+    w1 = s1[..., lo + n : hi + n] - s1[..., lo:hi]
+    w2 = s2[..., lo + n : hi + n] - s2[..., lo:hi]
+    mean = w1 / n
+    sd = np.sqrt(np.maximum(n * w2 - w1 * w1, 0.0) / (n * (n - 1)))
     return mean, sd
 
 

@@ -289,3 +289,32 @@ def test_works_from_a_plain_shell(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "ears-c2: 1 series, 21 evaluated dates" in done.stdout
     assert len(_rows(target)) == 21
+
+
+def test_an_xlsx_with_date_cells_is_read_like_a_csv(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Series", "Date", "Count"])
+    for d in range(1, 13):
+        sheet.append(["a", datetime.datetime(2024, 1, d), d % 4])  # noqa: DTZ001 - a date cell
+    book.save(tmp_path / "c.xlsx")
+    book_csv = _write(
+        tmp_path / "c.csv",
+        [("series", "date", "count"), *(("a", f"2024-01-{d:02}", d % 4) for d in range(1, 13))],
+    )
+    _detect(
+        "--input",
+        str(tmp_path / "c.xlsx"),
+        "--method",
+        "ears-c1",
+        "--output",
+        str(tmp_path / "x.csv"),
+    )
+    _detect("--input", str(book_csv), "--method", "ears-c1", "--output", str(tmp_path / "y.csv"))
+    assert (tmp_path / "x.csv").read_text(encoding="utf-8") == (tmp_path / "y.csv").read_text(
+        encoding="utf-8"
+    )
+    assert len(_rows(tmp_path / "x.csv")) == 5

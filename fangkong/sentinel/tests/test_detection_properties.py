@@ -235,7 +235,9 @@ def test_detect_arrays_agrees_with_detect_on_every_row(
 def test_detect_arrays_refuses_farrington_and_bad_input() -> None:
     with pytest.raises(DetectionError, match="not 'farrington'"):
         detect_arrays(np.ones((2, 400)), method="farrington")
-    with pytest.raises(DetectionError, match="matrix of numbers >= 0"):
+    with pytest.raises(DetectionError, match="matrix of whole numbers >= 0"):
         detect_arrays(-np.ones((2, 40)), method="ears-c1")
+    with pytest.raises(DetectionError, match="matrix of whole numbers >= 0"):
+        detect_arrays(np.full((2, 40), 1.5), method="ears-c1")
     with pytest.raises(DetectionError, match="takes no parameter k"):
         detect_arrays(np.ones((2, 40)), method="ears-c1", k=1)
