@@ -142,9 +142,9 @@ def _generate(scale: float) -> dict[str, float]:
         cur.execute(
             "INSERT INTO mass_testing_labreport (barcode, tube_id, jurisdiction_path, result, ct_value, tested_at, "
             "lab, source, outcome, received_at) "
-            "SELECT 'X' || lpad(t::text, 9, '0'), NULL, '/4409/', 'negative', NULL, now() - interval '1 hour', "
+            "SELECT 'X' || lpad(t::text, 9, '0'), NULL::bigint, '/4409/', 'negative', NULL::float, now() - interval '1 hour', "
             "'lab', 'bench', 'received', now() FROM generate_series(1, 100) t "
-            "UNION ALL SELECT 'B' || lpad((t * 997)::text, 9, '0'), NULL, '/4409/', 'positive', NULL, "
+            "UNION ALL SELECT 'B' || lpad((t * 997)::text, 9, '0'), NULL::bigint, '/4409/', 'positive', NULL::float, "
             "now() - interval '1 hour', 'lab', 'bench', 'received', now() FROM generate_series(1, 50) t",
         )
         timings["extras"] = time.perf_counter() - t
