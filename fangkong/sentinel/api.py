@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
+from ninja.responses import Status
 
 from fangkong.core import clock
 from fangkong.core.actor import Actor
@@ -118,7 +119,7 @@ def list_units(
 
 
 @router.post("/units", response={201: UnitOut})
-def register_unit(request: HttpRequest, body: UnitIn) -> tuple[int, dict[str, Any]]:
+def register_unit(request: HttpRequest, body: UnitIn) -> Status[dict[str, Any]]:
     """Register a unit from a registry place (place_id) or at a jurisdiction node."""
     actor = _actor(request)
     place = place_get(scope=actor.scope, place_id=body.place_id) if body.place_id else None
@@ -130,7 +131,7 @@ def register_unit(request: HttpRequest, body: UnitIn) -> tuple[int, dict[str, An
     unit = services.unit_register(
         actor=actor, kind=body.kind, place=place, jurisdiction=node, code=body.code, name=body.name
     )
-    return 201, unit_out(unit)
+    return Status(201, unit_out(unit))
 
 
 @router.get("/units/{unit_id}", response=UnitOut)
@@ -175,12 +176,12 @@ def file_zero_report(request: HttpRequest, unit_id: int, body: ZeroReportIn) -> 
 
 
 @router.post("/units/{unit_id}/tokens", response={201: TokenOut})
-def issue_token(request: HttpRequest, unit_id: int, body: TokenIn) -> tuple[int, dict[str, Any]]:
+def issue_token(request: HttpRequest, unit_id: int, body: TokenIn) -> Status[dict[str, Any]]:
     """An API token for the unit's system; the secret is shown once."""
     actor = _actor(request)
     unit = selectors.unit_get(scope=actor.scope, unit_id=unit_id)
     link, secret = services.unit_token_issue(actor=actor, unit=unit, name=body.name)
-    return 201, {"token_id": link.token_id, "secret": secret}
+    return Status(201, {"token_id": link.token_id, "secret": secret})
 
 
 # --- registers and reports -----------------------------------------------------------------
