@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from fangkong.audit.services import record
 from fangkong.core import clock
@@ -19,6 +20,7 @@ from fangkong.screening.models import Arrival, SelfReportHit, SourceKind
 from fangkong.screening.services._common import Entry, home_node, intake
 
 SELF_REPORT_LABEL = "self-report"
+RATE_LIMITED = gettext_noop("Too many reports from this address; try again later")
 
 
 def _check_date(day: dt.date | None) -> None:
@@ -52,9 +54,7 @@ def self_report_submit(*, entry: Entry, root: Jurisdiction, ip: str) -> Arrival:
         client_key=key, at__gte=now - dt.timedelta(hours=1)
     ).count()
     if recent >= in_force.book.screening.self_report_per_hour:
-        raise NotAllowed(
-            "screening.rate_limited", "Too many reports from this address; try again later"
-        )
+        raise NotAllowed("screening.rate_limited", RATE_LIMITED)
     SelfReportHit.objects.create(client_key=key, at=now)
     got = intake(
         entry=entry,
