@@ -234,6 +234,13 @@ def _dev(y: FloatArray, mu: FloatArray, wt: FloatArray) -> float:
 
 
 def _glm(x: FloatArray, y: FloatArray, prior: FloatArray, *, must_converge: bool) -> _Fit:
+    # Near-empty series drive fitted means to underflow (0/0 in the deviance): R halves the
+    # step then, as below, and so must not be stopped by numpy's warnings.
+    with np.errstate(all="ignore"):
+        return _irls(x, y, prior, must_converge=must_converge)
+
+
+def _irls(x: FloatArray, y: FloatArray, prior: FloatArray, *, must_converge: bool) -> _Fit:
     """Quasi-Poisson, log link, by IRLS with glm.fit's start, steps and stopping rule.
 
     Each step solves the weighted least squares by the normal equations where R
@@ -388,7 +395,7 @@ def _final_model(d: _Design, s: Settings) -> tuple[_Fit, float, float, FloatArra
             eta = float(d.trend_new @ fit.coef)
             se_t = math.sqrt(disp * fit.cov_unscaled[1, 1])
             p_value = 2 * float(special.stdtr(fit.df_residual, -abs(fit.coef[1] / se_t)))
-            if s.b >= 3 and p_value < s.p_threshold_trend and math.exp(eta) <= float(d.y.max()):
+            if s.b >= 3 and p_value < s.p_threshold_trend and _exp(eta) <= float(d.y.max()):
                 return fit, phi, disp, d.trend_new
     fit, phi, disp = _fit_flexible(d.base_x, d.y, s)
     return fit, phi, disp, d.base_new
@@ -414,24 +421,36 @@ def _evaluate(
     return upper, bool(not np.isnan(score) and score > 1 and y_now != 0)
 
 
+def _exp(value: float) -> float:
+    """R's exp: Inf past the double range (math.exp raises)."""
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return math.inf
+
+
 def _threshold(eta0: float, se_eta0: float, phi: float, s: Settings) -> tuple[float | None, float]:
     """(upper bound or None, the `pred` the package's score subtracts)."""
     if s.threshold_method == "delta":
-        mu0 = math.exp(eta0)
-        se_fit = se_eta0 * mu0  # predict.glm, type "response"
-        tau = phi + se_fit**2 / mu0
-        e = POWERTRANS[s.powertrans]
-        se = {
-            2 / 3: math.sqrt(4 / 9 * mu0 ** (1 / 3) * tau),
-            1 / 2: math.sqrt(tau / 4),
-            1.0: math.sqrt(mu0 * tau),
-        }[e]
-        upper = (mu0**e + float(stats.norm.ppf(1 - s.alpha)) * se) ** (1 / e)
-        return float(upper), mu0
+        # In numpy floats, as R computes: a mean that underflows to 0 gives Inf or NaN, not
+        # an exception.
+        with np.errstate(all="ignore"):
+            mu0 = np.float64(_exp(eta0))
+            se_fit = np.float64(se_eta0) * mu0  # predict.glm, type "response"
+            tau = phi + se_fit**2 / mu0
+            e = POWERTRANS[s.powertrans]
+            if e == 2 / 3:
+                se = np.sqrt(4 / 9 * mu0 ** (1 / 3) * tau)
+            elif e == 1 / 2:
+                se = np.sqrt(1 / 4 * tau)
+            else:
+                se = np.sqrt(mu0 * tau)
+            upper = float((mu0**e + float(stats.norm.ppf(1 - s.alpha)) * se) ** (1 / e))
+        return (None if math.isnan(upper) else upper), float(mu0)
     if s.threshold_method == "nbPlugin":
-        mean = math.exp(eta0)
+        mean = _exp(eta0)
     else:  # muan
-        mean = math.exp(float(stats.norm.ppf(1 - s.alpha, loc=eta0, scale=se_eta0)))
+        mean = _exp(float(stats.norm.ppf(1 - s.alpha, loc=eta0, scale=se_eta0)))
     if math.isinf(mean):
         return None, eta0
     if phi > 1:

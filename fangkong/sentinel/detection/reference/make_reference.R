@@ -48,6 +48,14 @@ weekly$w_seasonal_outbreaks <- x
 weekly$w_low <- rpois(nw, 0.4 * seasonal / 4.5)
 weekly$w_large <- rnbinom(nw, mu = 60 * seasonal * exp(-0.001 * tw), size = 20)
 weekly$w_short <- rpois(4 * 52, 6) # shorter than b = 5 years: nothing to evaluate
+# cases 12 weeks a year only: whole seasonal blocks of zeros (fitted means near 0)
+x <- rpois(nw, ifelse((tw %% 52) < 12, 3, 0))
+x[nw - 2] <- x[nw - 2] + 6
+weekly$w_season_only <- x
+x <- rep(0L, nw) # a single case, then two: the GLM does not converge for many weeks (NA)
+x[100] <- 1L
+x[nw - 30] <- 2L
+weekly$w_almost_zero <- x
 
 rows <- function(series, dates, counts) {
   data.frame(series = series, date = format(dates, "%Y-%m-%d"), count = as.integer(counts))
@@ -168,6 +176,7 @@ farrington_muan,farrington,threshold_method=muan,w_seasonal_trend w_seasonal_out
 farrington_classic,farrington,no_periods=1;past_weeks_not_included=3;threshold_method=delta;alpha=0.01,w_seasonal_trend w_seasonal_outbreaks w_large
 farrington_plain,farrington,reweight=FALSE;trend=FALSE;powertrans=1/2;threshold_method=delta,w_seasonal_trend w_seasonal_outbreaks
 farrington_b3,farrington,b=3;w=2;limit54_cases=0;limit54_weeks=1;alpha=0.01,w_seasonal_trend w_low
+farrington_sparse,farrington,limit54_cases=0,w_season_only w_almost_zero w_low
 ", colClasses = "character")
 write.csv(cases, "cases.csv", row.names = FALSE, quote = FALSE)
 
