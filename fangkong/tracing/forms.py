@@ -95,3 +95,16 @@ class BulkForm(forms.Form):
 
 class KpiForm(forms.Form):
     days = forms.IntegerField(label=_("Days"), required=False, min_value=1, max_value=365)
+
+
+class ClusterOpenForm(forms.Form):
+    name = forms.CharField(label=_("Cluster name"), max_length=120)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class ClusterJoinForm(forms.Form):
+    cluster_id = forms.IntegerField(label=_("Cluster"), min_value=1)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500)

@@ -12,7 +12,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/contacts/", views.contacts, name="contacts"),
     path("cases/<int:case_id>/contacts/add/", views.contact_add, name="contact_add"),
     path("cases/<int:case_id>/contacts/bulk/", views.contacts_bulk, name="contacts_bulk"),
+    path("cases/<int:case_id>/cluster/open/", views.cluster_open, name="cluster_open"),
+    path("cases/<int:case_id>/cluster/", views.cluster_join, name="cluster_join"),
     path("clusters/", views.cluster_list, name="clusters"),
     path("clusters/<int:cluster_id>/", views.cluster_detail, name="cluster"),
+    path("clusters/<int:cluster_id>/close/", views.cluster_close, name="cluster_close"),
     path("kpis/", views.kpi_board, name="kpis"),
 ]

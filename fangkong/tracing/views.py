@@ -27,9 +27,12 @@ from fangkong.tracing import chains, selectors, services
 from fangkong.tracing.forms import (
     BulkForm,
     CaseFilterForm,
+    ClusterJoinForm,
+    ClusterOpenForm,
     ContactAddForm,
     ContactFilterForm,
     KpiForm,
+    ReasonForm,
     RunForm,
     StepForm,
     TrajectoryForm,
@@ -84,6 +87,10 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "can_write": actor.can(Perm.TRACING_WRITE),
         "trajectory_form": TrajectoryForm(),
         "run_form": RunForm(),
+        "cluster_form": ClusterOpenForm(),
+        "open_clusters": selectors.cluster_list(scope=actor.scope, status="active", limit=50)
+        if case.cluster_id is None
+        else [],
     }
 
 
@@ -376,6 +383,8 @@ def cluster_detail(request: HttpRequest, cluster_id: int) -> HttpResponse:
                 (s, sources.venue_labels.get(s.venue_id, f"#{s.venue_id}")) for s in sources.shared
             ],
             "cases": [(c, mask_name(c.person.name)) for c in cases],
+            "can_write": actor.can(Perm.TRACING_WRITE) and cluster.status == "active",
+            "close_form": ReasonForm(),
         },
     )
 
@@ -392,3 +401,63 @@ def kpi_board(request: HttpRequest) -> HttpResponse:
         "tracing/kpis.html",
         {"k": chains.kpis(scope=actor.scope, days=days), "form": form, "days": days},
     )
+
+
+@login_required
+@require_POST
+@domain_errors
+def cluster_open(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Open a named cluster around this case (idempotent per case)."""
+    actor = request_actor(request)
+    case = selectors.case_get(scope=actor.scope, case_id=case_id)
+    _write(request)
+    form = ClusterOpenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Name the cluster and give a reason."))
+        return redirect("tracing:case", case_id=case.pk)
+    try:
+        cluster = services.cluster_open_for_case(
+            actor, case=case, name=form.cleaned_data["name"], reason=form.cleaned_data["reason"]
+        )
+    except (Invalid, Conflict) as exc:
+        _problem(request, exc)
+        return redirect("tracing:case", case_id=case.pk)
+    return redirect("tracing:cluster", cluster_id=cluster.pk)
+
+
+@login_required
+@require_POST
+@domain_errors
+def cluster_join(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Link this case to an existing cluster."""
+    actor = request_actor(request)
+    case = selectors.case_get(scope=actor.scope, case_id=case_id)
+    _write(request)
+    form = ClusterJoinForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a cluster."))
+        return redirect("tracing:case", case_id=case.pk)
+    cluster = selectors.cluster_get(scope=actor.scope, cluster_id=form.cleaned_data["cluster_id"])
+    try:
+        services.cluster_add_case(actor, cluster=cluster, case=case)
+    except Conflict as exc:
+        _problem(request, exc)
+    return redirect("tracing:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+@domain_errors
+def cluster_close(request: HttpRequest, cluster_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    cluster = selectors.cluster_get(scope=actor.scope, cluster_id=cluster_id)
+    _write(request)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+    else:
+        try:
+            services.cluster_close(actor, cluster=cluster, reason=form.cleaned_data["reason"])
+        except (Invalid, Conflict) as exc:
+            _problem(request, exc)
+    return redirect("tracing:cluster", cluster_id=cluster.pk)

@@ -12,7 +12,12 @@ from fangkong.tracing.services.cases import (
     investigation_step_complete,
     trajectory_add,
 )
-from fangkong.tracing.services.clusters import cluster_add_case, cluster_close, cluster_open
+from fangkong.tracing.services.clusters import (
+    cluster_add_case,
+    cluster_close,
+    cluster_open,
+    cluster_open_for_case,
+)
 from fangkong.tracing.services.contacts import (
     ConfirmResult,
     contact_add,
@@ -29,6 +34,7 @@ __all__ = [
     "cluster_add_case",
     "cluster_close",
     "cluster_open",
+    "cluster_open_for_case",
     "contact_add",
     "contact_follow_up",
     "contacts_confirm",

@@ -26,6 +26,7 @@ from fangkong.tracing.services._common import (
     clean_basis,
     clean_reason,
     covered,
+    work_node,
 )
 
 MAX_PERSONS = 1000
@@ -187,3 +188,19 @@ def cluster_add_case(actor: Actor, *, cluster: Cluster, case: Case) -> Cluster:
     )
     record(actor=actor, action="tracing.cluster_add_case", target=cluster, detail={"case": case.pk})
     return cluster
+
+
+def cluster_open_for_case(actor: Actor, *, case: Case, name: str, reason: str) -> Cluster:
+    """Open a cluster around a case, at the case's district (or the highest node of it the
+    actor covers). Idempotent per case. Raises NotFound, Invalid, NotAllowed."""
+    covered(actor, case.jurisdiction_path)
+    node = work_node(actor, case.jurisdiction_path)
+    return cluster_open(
+        actor,
+        jurisdiction_code=node.code,
+        name=name,
+        person_ids=[case.person_id],
+        basis_type="tracing.case",
+        basis_id=str(case.pk),
+        reason=reason,
+    )

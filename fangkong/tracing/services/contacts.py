@@ -217,8 +217,8 @@ def confirm_edges(actor: Actor, edges: Sequence[Contact], *, reason: str) -> Con
         category = rules.ORDER_CATEGORY[ContactCategory(edge.category)]
         person = persons[edge.person_id]
         result.confirmed += 1
-        if category is None:
-            continue
+        if category is None or person.merged_into_id is not None:
+            continue  # general contacts get no order; a merged record is followed up via its target
         here = district_code(person.jurisdiction_path) == district_code(edge.jurisdiction_path)
         if not here or not actor.scope.covers(person.jurisdiction_path):
             elsewhere[(edge.case_id, district_code(person.jurisdiction_path))].append(edge)

@@ -212,3 +212,27 @@ def test_cluster_open_refuses_nodes_and_persons_outside_scope(
             reason="r",
         )
     assert _counts() == before
+
+
+def test_a_cluster_opened_around_a_case_is_tracked_until_closed(
+    resident: Person, system: Actor, two_districts: Tree
+) -> None:
+    case = factories.case(system, resident)
+    cluster = services.cluster_open_for_case(
+        system, case=case, name="菜市场聚集", reason="two linked cases"
+    )
+    assert cluster.jurisdiction_id == two_districts.district_a.pk
+    assert Case.objects.get(pk=case.pk).cluster_id == cluster.pk
+    again = services.cluster_open_for_case(system, case=case, name="菜市场聚集", reason="retry")
+    assert again.pk == cluster.pk
+    other = factories.case(system, factories.person_in(system, two_districts.grid_a2))
+    services.cluster_add_case(system, cluster=cluster, case=other)
+    assert set(Case.objects.filter(cluster=cluster).values_list("pk", flat=True)) == {
+        case.pk,
+        other.pk,
+    }
+    closed = services.cluster_close(system, cluster=cluster, reason="no new case for 28 days")
+    assert closed.status == "closed"
+    assert not Assignment.objects.filter(
+        subject_type="tracing.cluster", subject_id=str(cluster.pk), closed_at__isnull=True
+    ).exists()
