@@ -110,6 +110,8 @@ def arrival_list(
         except ValueError:
             at, pk = None, 0
         if at is not None:
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=dt.UTC)
             qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
     limit = max(1, min(limit, PAGE_MAX))
     items = list(qs.order_by("-created_at", "-id")[: limit + 1])
