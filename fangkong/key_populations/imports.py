@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 from fangkong.audit.services import record
 from fangkong.core import clock, idnumbers, phones
@@ -82,23 +82,25 @@ _GROUP_WORDS: dict[str, str] = {
 }
 
 
+_EXCEL = pgettext_lazy(
+    "member list",
+    "Excel stored the number as a figure and lost digits; format the column as text",
+)
+
+
 def _id_reason(code: str) -> str:
     """The reason for an ID-number problem, by code (the core's messages may quote digits)."""
     reasons = {
-        "id.empty": _("document number is required"),
-        "id.excel_number": _(
-            "Excel stored the number as a figure and lost digits; format the column as text"
-        ),
-        "id.excel_zeroed": _(
-            "Excel stored the number as a figure and lost digits; format the column as text"
-        ),
-        "id.length": _("an ID number has 18 characters"),
-        "id.characters": _("an ID number is 17 digits then a digit or X"),
-        "id.birth_date": _("the ID number carries an impossible birth date"),
-        "id.checksum": _("the ID number fails its check digit"),
-        "id.wrong_type": _("the number does not match the document type"),
+        "id.empty": pgettext("member list", "document number is required"),
+        "id.excel_number": str(_EXCEL),
+        "id.excel_zeroed": str(_EXCEL),
+        "id.length": pgettext("member list", "an ID number has 18 characters"),
+        "id.characters": pgettext("member list", "an ID number is 17 digits then a digit or X"),
+        "id.birth_date": pgettext("member list", "the ID number carries an impossible birth date"),
+        "id.checksum": pgettext("member list", "the ID number fails its check digit"),
+        "id.wrong_type": pgettext("member list", "the number does not match the document type"),
     }
-    return reasons.get(code, _("the number does not fit the document type"))
+    return reasons.get(code, pgettext("member list", "the number does not fit the document type"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,9 @@ def _date(value: Any) -> dt.date:
         year, month, day = (int(p) for p in text.split("-"))
         return dt.date(year, month, day)
     except ValueError:
-        raise Invalid("keypop.date", _("not a date (write YYYY-MM-DD)")) from None
+        raise Invalid(
+            "keypop.date", pgettext("member list", "not a date (write YYYY-MM-DD)")
+        ) from None
 
 
 def _header(cells: list[Any], errors: list[RowError]) -> dict[str, int]:
@@ -157,12 +161,18 @@ def _header(cells: list[Any], errors: list[RowError]) -> dict[str, int]:
         if col is None:
             continue  # remarks and other extra columns are ignored
         if col in columns:
-            errors.append(RowError(1, col, _("the column appears twice")))
+            errors.append(RowError(1, col, pgettext("member list", "the column appears twice")))
         columns[col] = index
     for required in REQUIRED:
         if required not in columns:
             names = "/".join(COLUMN_SYNONYMS[required])
-            errors.append(RowError(1, required, _("missing column (%(names)s)") % {"names": names}))
+            errors.append(
+                RowError(
+                    1,
+                    required,
+                    pgettext("member list", "missing column (%(names)s)") % {"names": names},
+                )
+            )
     return columns
 
 
@@ -191,14 +201,17 @@ def _check_identity(c: _Cells) -> tuple[str, str, str]:
     """(name, document type, normalised number) of a row; problems go to the row."""
     name = " ".join(c.text("name").split())
     if not name:
-        c.fail("name", _("name is required"))
+        c.fail("name", pgettext("member list", "name is required"))
     elif len(name) > NAME_MAX:
-        c.fail("name", _("name is longer than %(max)s characters") % {"max": NAME_MAX})
+        c.fail(
+            "name",
+            pgettext("member list", "name is longer than %(max)s characters") % {"max": NAME_MAX},
+        )
     doc_text = c.text("doc_type")
     doc_type = _DOC_WORDS.get(doc_text.casefold(), "") if doc_text else "resident_id"
     number = ""
     if not doc_type:
-        c.fail("doc_type", _("unknown document type"))
+        c.fail("doc_type", pgettext("member list", "unknown document type"))
     else:
         try:
             number = idnumbers.validate_document(doc_type, c.raw("doc_number")).number
@@ -216,9 +229,9 @@ def _check_sampled_on(c: _Cells, today: dt.date) -> dt.date | None:
         c.fail("sampled_on", exc.message)
         return None
     if day > today:
-        c.fail("sampled_on", _("the sampling day is in the future"))
+        c.fail("sampled_on", pgettext("member list", "the sampling day is in the future"))
     elif day < EARLIEST_TEST:
-        c.fail("sampled_on", _("the sampling day is before 2020"))
+        c.fail("sampled_on", pgettext("member list", "the sampling day is before 2020"))
     return day
 
 
@@ -230,14 +243,14 @@ def _check_row(c: _Cells, employer: Employer, today: dt.date) -> _Row:
         try:
             phone = phones.normalise_mobile(c.raw("phone"))
         except Invalid:
-            c.fail("phone", _("not an 11-digit mainland mobile number"))
+            c.fail("phone", pgettext("member list", "not an 11-digit mainland mobile number"))
     group_text = c.text("group")
     group = _GROUP_WORDS.get(group_text.casefold(), "") if group_text else employer.group_kind
     if not group:
-        c.fail("group", _("unknown key-population group"))
+        c.fail("group", pgettext("member list", "unknown key-population group"))
     home_grid = c.text("home_grid")
     if home_grid and (not home_grid.isdigit() or len(home_grid) != 18):
-        c.fail("home_grid", _("a grid code has 18 digits"))
+        c.fail("home_grid", pgettext("member list", "a grid code has 18 digits"))
     sampled_on = _check_sampled_on(c, today)
     return _Row(c.number, name, doc_type, number, phone, group, home_grid, sampled_on)
 
@@ -246,7 +259,7 @@ def _check(rows: Iterator[tuple[int, list[Any]]], employer: Employer, today: dt.
     out = _Checked()
     header = next(rows, None)
     if header is None:
-        out.errors.append(RowError(1, "", _("the file is empty")))
+        out.errors.append(RowError(1, "", pgettext("member list", "the file is empty")))
         return out
     columns = _header(header[1], out.errors)
     if out.errors:
@@ -258,7 +271,11 @@ def _check(rows: Iterator[tuple[int, list[Any]]], employer: Employer, today: dt.
         out.total += 1
         if out.total > MAX_ROWS:
             out.errors.append(
-                RowError(number, "", _("too many rows (at most %(max)s)") % {"max": MAX_ROWS})
+                RowError(
+                    number,
+                    "",
+                    pgettext("member list", "too many rows (at most %(max)s)") % {"max": MAX_ROWS},
+                )
             )
             break
         cells_ = _Cells(number, cells, columns, out.errors)
@@ -270,11 +287,14 @@ def _check(rows: Iterator[tuple[int, list[Any]]], employer: Employer, today: dt.
         if row.number:  # a usable number: a second row with it is a duplicate, even if bad
             first = seen.setdefault(row.number, row.row)
             if first != row.row:
-                cells_.fail("doc_number", _("the same person is in row %(row)s") % {"row": first})
+                cells_.fail(
+                    "doc_number",
+                    pgettext("member list", "the same person is in row %(row)s") % {"row": first},
+                )
         if not cells_.failed:
             out.rows.append(row)
     if out.total == 0 and not out.errors:
-        out.errors.append(RowError(2, "", _("the file has no member rows")))
+        out.errors.append(RowError(2, "", pgettext("member list", "the file has no member rows")))
     return out
 
 
@@ -291,9 +311,13 @@ def _grids(checked: _Checked) -> dict[str, Jurisdiction]:
     for row, code in checked.grid_refs:
         node = found.get(code)
         if node is None:
-            checked.errors.append(RowError(row, "home_grid", _("no grid has this code")))
+            checked.errors.append(
+                RowError(row, "home_grid", pgettext("member list", "no grid has this code"))
+            )
         elif node.level != Level.GRID:
-            checked.errors.append(RowError(row, "home_grid", _("the code is not a grid's")))
+            checked.errors.append(
+                RowError(row, "home_grid", pgettext("member list", "the code is not a grid's"))
+            )
     return found
 
 

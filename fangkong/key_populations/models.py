@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.fields import EncryptedTextField
 from fangkong.core.scope import path_indexes
@@ -160,8 +161,8 @@ class MemberImport(models.Model):
     """One member-list file, accepted or refused, with its problems (for the error report)."""
 
     class Outcome(models.TextChoices):
-        DONE = "done", _("Imported")
-        REFUSED = "refused", _("Refused")
+        DONE = "done", pgettext_lazy("member-list upload", "Imported")
+        REFUSED = "refused", pgettext_lazy("member-list upload", "Refused")
 
     employer = models.ForeignKey(Employer, on_delete=models.CASCADE, related_name="imports")
     jurisdiction_path = models.CharField(max_length=255)

@@ -111,7 +111,9 @@ def test_a_refused_upload_shows_its_problems_and_gives_them_as_xlsx(
     attempt = MemberImport.objects.get()
     assert response["Location"] == reverse("key_populations:import", args=[attempt.pk])
     page = client.get(response["Location"]).content.decode()
-    assert "没有导入任何数据" in page or "nothing was imported" in page
+    assert "2 个问题" in page
+    assert "已拒绝" in page  # the upload's outcome, in this module's own words
+    assert "姓名必填" in page
     report = client.get(reverse("key_populations:import_errors", args=[attempt.pk]))
     assert report.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(report.getvalue()))
