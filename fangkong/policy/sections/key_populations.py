@@ -39,7 +39,7 @@ class Frequency(Strict):
         """The most days allowed between two tests."""
         if self.every_days is not None:
             return self.every_days
-        assert self.per_week is not None  # noqa: S101 - the validator guarantees it
+        assert self.per_week is not None
         return 7 // self.per_week
 
 
