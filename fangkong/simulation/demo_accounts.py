@@ -72,6 +72,7 @@ def demo_bindings() -> dict[str, Jurisdiction]:
         Role.FACILITY_MANAGER: facility_district,
         Role.SUPERVISOR: city,
         Role.SYSADMIN: city,
+        Role.EMPLOYER: town,  # linked to one of the town's employers by key_populations' demo
     }
 
 

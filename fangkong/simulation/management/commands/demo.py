@@ -78,6 +78,9 @@ class Command(BaseCommand):
                 f"Control orders: {made.issued} issued, {made.in_effect} in effect, "
                 f"{made.tests_recorded} test results, {made.pending_requests} awaiting approval"
             )
+        # Accounts first: the operations modules' demos link some of them (the employer account
+        # to its employer).
+        accounts = demo_accounts_ensure(actor=demo)
         # The operations modules, in the order their data builds on each other: check-ins first
         # (tracing reads them), arrivals, cases, a testing round, key populations, the sentinels.
         for module_demo in (
@@ -90,7 +93,6 @@ class Command(BaseCommand):
         ):
             for line in module_demo(actor=demo, seed=options["seed"]):
                 self.stdout.write(line)
-        accounts = demo_accounts_ensure(actor=demo)
         self._print_accounts(accounts)
         if options["no_serve"]:
             return
