@@ -97,7 +97,7 @@ def fill(rows: int) -> None:
             {due}, '', {interval}, {interval}
         FROM ({series}) AS s JOIN g ON g.k = s.n % {grids}
         """  # noqa: S608 - constants of this script only
-        params = [enc, enc] + [now] * 4
+        params = [enc, enc] + [now] * 3
         cur.execute(sql, params)
     written = tally.rebuild()
     with connection.cursor() as cur:
