@@ -168,12 +168,11 @@ def _measure(round_id: int) -> dict[str, float]:
     from django.db import connection, transaction
 
     from fangkong.core import clock
+    from fangkong.core.actor import system_actor
+    from fangkong.core.errors import Conflict
     from fangkong.core.scope import Scope
     from fangkong.mass_testing import services
     from fangkong.mass_testing.models import Coverage, PositivePool, Round, Tube
-
-    from fangkong.core.actor import system_actor
-    from fangkong.core.errors import Conflict
     from fangkong.policy.editions import edition_text
     from fangkong.policy.selectors import rulebook_in_force
     from fangkong.policy.services import rulebook_publish
