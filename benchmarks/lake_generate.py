@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import datetime as dt
+
 import numpy as np
 
 from fangkong.lake.generate import checkin_days
 from fangkong.lake.layout import CHECKINS, Lake, day_of_date
-
-import datetime as dt  # noqa: E402  (after the path set-up, with the other imports)
 
 
 def main() -> None:
