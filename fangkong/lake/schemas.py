@@ -10,7 +10,8 @@ from pydantic import Field
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Ts = Annotated[int, Field(ge=0, le=2**32 - 1)]
-BatchKey = Annotated[str, Field(min_length=1, max_length=64)]
+# A client's own ids: visible ASCII (they are keys in the ledger, shown in the audit trail).
+BatchKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/@#+=-]+$")]
 
 
 class CheckinBatchIn(Schema):

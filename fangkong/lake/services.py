@@ -15,6 +15,7 @@ collapse, so an acknowledged batch is durable and a retried one is not double-co
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ from fangkong.people.models import Person
 from fangkong.places.models import Place
 
 _ID_CHUNK = 5000
+_BATCH_KEY = re.compile(r"[A-Za-z0-9_.:/@#+=-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +118,10 @@ def _ingest(
     max_rows: int,
 ) -> IngestResult:
     require(actor, Perm.LAKE_INGEST)
-    if not client_id or not batch_id or len(client_id) > 64 or len(batch_id) > 64:
+    if not all(_BATCH_KEY.fullmatch(key) for key in (client_id, batch_id)):
         raise Invalid(
-            "lake.batch_ids", "client_id and batch_id are required (at most 64 characters)"
+            "lake.batch_ids",
+            "client_id and batch_id are required: 1 to 64 letters, digits or _.:/@#+=-",
         )
     try:
         table = rules.as_table(spec, rows)
