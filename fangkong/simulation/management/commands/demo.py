@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fangkong.control.demo import demo_orders_issue
+from fangkong.core import clock
 from fangkong.core.actor import system_actor
 from fangkong.core.errors import Conflict
 from fangkong.key_populations.demo import demo_run as key_populations_demo
@@ -31,6 +33,9 @@ from fangkong.simulation.city import city_generate
 from fangkong.simulation.clear import city_exists
 from fangkong.simulation.demo_accounts import DemoAccount, demo_accounts_ensure
 from fangkong.tracing.demo import demo_run as tracing_demo
+
+# How far back the demo's simulated history reaches (the sentinels' weeks of daily reports).
+DEMO_HISTORY_DAYS = 400
 
 
 class Command(BaseCommand):
@@ -102,8 +107,13 @@ class Command(BaseCommand):
         try:
             in_force = rulebook_in_force()
         except Conflict:
+            # In force over the demo's simulated history too (arrivals, reports and rounds of
+            # the past weeks are decided under it).
             version = rulebook_publish(
-                actor=system_actor("demo"), text=edition_text(edition), note=f"demo: {edition}"
+                actor=system_actor("demo"),
+                text=edition_text(edition),
+                note=f"demo: {edition}",
+                effective_from=clock.now() - dt.timedelta(days=DEMO_HISTORY_DAYS),
             )
             self.stdout.write(f"Rulebook: published {version.edition} as version {version.version}")
         else:
