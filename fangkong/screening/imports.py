@@ -321,6 +321,10 @@ def progress_writer(sha256: str, total: int = 0) -> Progress:
     return write
 
 
+def progress_clear(sha256: str) -> None:
+    _progress_path(sha256).unlink(missing_ok=True)
+
+
 def progress_read(sha256: str) -> dict[str, int]:
     try:
         data = json.loads(_progress_path(sha256).read_text())
@@ -372,11 +376,13 @@ def import_file(
         created_at=clock.now(),
     )
     if errors:
+        progress_clear(sha)
         _failed(actor, batch, errors, rows=len(rows) + len({e.row for e in errors}))
         raise ImportRejected(errors)
     try:
         with transaction.atomic():
             result = commit(actor=actor, batch=batch, rows=rows, progress=progress)
+        progress_clear(sha)
     except IntegrityError:
         # The same file committed by someone else a moment ago (importbatch_file_once).
         again = _already(root, sha)
