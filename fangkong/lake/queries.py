@@ -111,13 +111,18 @@ per_cell AS (
     FROM spans GROUP BY case_person_id, person_id, cell_id
     HAVING SUM(seconds) > {m}
 ),
+sides AS (  -- each pair twice, once per person, so the join below is on equalities only
+    SELECT case_person_id, person_id, cell_id, window_end, person_id AS who FROM per_cell
+    UNION ALL
+    SELECT case_person_id, person_id, cell_id, window_end, case_person_id AS who FROM per_cell
+),
 stay_totals AS (
-    SELECT p.case_person_id, p.person_id, p.cell_id, d.person_id AS who,
+    SELECT p.case_person_id, p.person_id, p.cell_id, p.who,
         SUM(LEAST(d.end_ts, p.window_end) - GREATEST(d.start_ts, p.window_end - {lb})) AS total
-    FROM per_cell p JOIN d
-      ON d.cell_id = p.cell_id AND (d.person_id = p.person_id OR d.person_id = p.case_person_id)
+    FROM sides p JOIN d
+      ON d.cell_id = p.cell_id AND d.person_id = p.who
       AND d.end_ts > p.window_end - {lb} AND d.start_ts < p.window_end
-    GROUP BY p.case_person_id, p.person_id, p.cell_id, d.person_id
+    GROUP BY p.case_person_id, p.person_id, p.cell_id, p.who
 ),
 totals AS (
     SELECT case_person_id, person_id, cell_id, MAX(total) AS cumulative
