@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.core.actor import system_actor
 from fangkong.core.errors import DomainError
+from fangkong.core.uploads import CSV, UploadRefused, check_upload, table_rows
 from fangkong.lake import engine, imports, services
 
 VENUE_HEADER = ("case_person_id", "person_id", "venue_id", "case_ts", "contact_ts", "encounters")
@@ -37,29 +38,43 @@ CELL_HEADER = (
 )
 
 
+MAX_CASES_BYTES = 64 * 1024 * 1024
+
+
 def read_cases(path: Path) -> list[engine.CaseWindow]:
-    """CASES.csv: case_person_id,window_start,window_end (epoch seconds), with a header row."""
+    """CASES.csv: case_person_id,window_start,window_end (epoch seconds), with a header row.
+    Read through the upload gate (core.uploads) like every table the platform takes in."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"case_person_id", "window_start", "window_end"} - set(
-                reader.fieldnames or []
-            )
-            if missing:
-                raise CommandError(f"{path}: missing columns {', '.join(sorted(missing))}")
-            cases = []
-            for number, row in enumerate(reader, start=2):
-                try:
-                    case = engine.CaseWindow(
-                        int(row["case_person_id"]), int(row["window_start"]), int(row["window_end"])
-                    )
-                except (TypeError, ValueError) as exc:
-                    raise CommandError(f"{path}, row {number}: not an integer ({exc})") from exc
-                if case.window_end < case.window_start:
-                    raise CommandError(f"{path}, row {number}: window_end before window_start")
-                cases.append(case)
+        data = path.read_bytes()
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from exc
+    try:
+        kind, checked = check_upload(data, max_bytes=MAX_CASES_BYTES, allowed={CSV})
+        rows = list(table_rows(checked, kind))
+    except UploadRefused as exc:
+        raise CommandError(f"{path}: {exc.message}") from exc
+    if not rows:
+        raise CommandError(f"{path}: missing columns case_person_id, window_end, window_start")
+    header = [str(c).strip() for c in rows[0][1]]
+    missing = {"case_person_id", "window_start", "window_end"} - set(header)
+    if missing:
+        raise CommandError(f"{path}: missing columns {', '.join(sorted(missing))}")
+    at = {name: header.index(name) for name in ("case_person_id", "window_start", "window_end")}
+    cases = []
+    for number, cells in rows[1:]:
+        if not any(str(c).strip() for c in cells):
+            continue
+        try:
+            case = engine.CaseWindow(
+                int(cells[at["case_person_id"]]),
+                int(cells[at["window_start"]]),
+                int(cells[at["window_end"]]),
+            )
+        except (IndexError, TypeError, ValueError) as exc:
+            raise CommandError(f"{path}, row {number}: not an integer ({exc})") from exc
+        if case.window_end < case.window_start:
+            raise CommandError(f"{path}, row {number}: window_end before window_start")
+        cases.append(case)
     return cases
 
 
