@@ -6,6 +6,8 @@ that a lookup finds what any path wrote. Inputs are normalised values.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fangkong.core import crypto
 from fangkong.core.text import squeeze
 
@@ -13,6 +15,11 @@ from fangkong.core.text import squeeze
 def doc_index(number: str) -> str:
     """Index of a normalised document number (any document type)."""
     return crypto.blind_index(number, purpose="doc")
+
+
+def doc_index_many(numbers: Iterable[str]) -> list[str]:
+    """`doc_index` of each number, in order (bulk importers)."""
+    return crypto.blind_index_many(numbers, purpose="doc")
 
 
 def phone_index(phone: str) -> str:

@@ -78,3 +78,24 @@ def test_a_value_under_a_key_added_since_startup_is_read_after_reloading(
             assert crypto.keyring().current_kid == "k2"
         finally:
             crypto.keyring.cache_clear()
+
+
+def test_bulk_encryption_reads_back_and_uses_a_fresh_nonce_per_value(tmp_path: Path) -> None:
+    ring = _ring(tmp_path)
+    values = ["欧阳明镜", "", "13912398765", "欧阳明镜"]
+    tokens = ring.encrypt_many(values)
+    assert [ring.decrypt(t) for t in tokens] == values
+    assert all(t.startswith("k1$") for t in tokens)
+    assert tokens[0] != tokens[3]  # same value, different nonce
+    assert ring.encrypt_many([]) == []
+
+
+def test_bulk_blind_index_equals_the_single_one(tmp_path: Path) -> None:
+    ring = _ring(tmp_path)
+    values = ["440902199001011234", "", "11010519491231002X"]
+    assert ring.blind_index_many(values, purpose="doc") == [
+        ring.blind_index(v, purpose="doc") for v in values
+    ]
+    assert ring.blind_index_many(values[:1], purpose="phone") != ring.blind_index_many(
+        values[:1], purpose="doc"
+    )
