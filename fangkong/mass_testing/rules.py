@@ -120,6 +120,7 @@ class ScanOutcome(StrEnum):
     TUBE_OTHER_ROUND = "tube_other_round"
     SITE_UNKNOWN = "site_unknown"
     OUT_OF_ROUND = "out_of_round"  # sampled outside the round's window
+    OTHER_HOUSEHOLD = "other_household"  # a household tube holds one household only
     INVALID = "invalid"
 
 
@@ -148,6 +149,23 @@ def scan_outcome(  # noqa: PLR0911 - one answer per rule, in order
     if tube.members >= tube.pool_size:
         return ScanOutcome.TUBE_FULL
     return ScanOutcome.ACCEPTED
+
+
+def household_outcome(
+    *, tube_kind: str, households_in_tube: Iterable[int | None], person_household: int | None
+) -> ScanOutcome | None:
+    """The household rule of sealed compounds (one tube per household): a household tube that
+    already holds someone takes only persons of the same registered household; a person with
+    no registered household is a household of one. None: the rule does not refuse the scan
+    (not a household tube, or its first member). Call it where `scan_outcome` accepts."""
+    if tube_kind != "household":
+        return None
+    present = set(households_in_tube)
+    if not present:
+        return None
+    if person_household is None or present != {person_household}:
+        return ScanOutcome.OTHER_HOUSEHOLD
+    return None
 
 
 # --- lab results -----------------------------------------------------------------------------

@@ -107,3 +107,26 @@ def test_pool_resolved_once_every_retest_is_back() -> None:
     assert not rules.pool_resolved([])
     assert not rules.pool_resolved(["negative", "pending"])
     assert rules.pool_resolved(["negative", "positive"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "present", "person", "refused"),
+    [
+        ("household", [], 7, False),  # the first member opens the household's tube
+        ("household", [], None, False),
+        ("household", [7, 7], 7, False),
+        ("household", [7], 8, True),  # another household
+        ("household", [7], None, True),  # no registered household: a household of one
+        ("household", [None], None, True),
+        ("household", [None], 7, True),
+        ("pooled", [7], 8, False),  # the rule is the household tube's only
+        ("single", [], 8, False),
+    ],
+)
+def test_household_tube_takes_one_household(
+    kind: str, present: list[int | None], person: int | None, refused: bool
+) -> None:
+    outcome = rules.household_outcome(
+        tube_kind=kind, households_in_tube=present, person_household=person
+    )
+    assert outcome == (ScanOutcome.OTHER_HOUSEHOLD if refused else None)
