@@ -7,20 +7,18 @@ or 404) and the in-scope personas (success). A refused request changes no table'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.test import Client
 
 from conftest import Tree, signed_in
 from fangkong.accounts.models import User
 from fangkong.core.actor import Actor
+from fangkong.core.tests import scope_kit
 from fangkong.policy.models import RulebookVersion
 from fangkong.screening import imports, services
 from fangkong.screening.models import Arrival
@@ -29,7 +27,7 @@ from fangkong.screening.tests.files import person_row, xlsx
 
 pytestmark = pytest.mark.django_db
 
-MISSING = 987_654_321
+MISSING = scope_kit.MISSING
 ALL_STAFF = frozenset({"grid_worker", "district_officer", "city_commander"})
 OFFICERS = frozenset({"district_officer", "city_commander"})
 
@@ -44,22 +42,12 @@ class Side:
     grid: str
 
 
-@dataclass(frozen=True)
-class Route:
-    key: str
-    url: Callable[[Side], str]
-    method: str = "get"
-    body: Callable[[Side], dict[str, Any]] | None = None
-    ok: frozenset[str] = ALL_STAFF
-    listing: bool = False  # 200 to everyone allowed, showing only their objects
-    creates: bool = False  # makes a new object in the caller's own territory
-    public: bool = False
-    multipart: bool = False
-    expect: set[int] = field(default_factory=lambda: {200})
+Route = scope_kit.Route[Side]
 
-    @property
-    def api(self) -> bool:
-        return " /api/" in self.key
+
+def _route(key: str, url: Callable[[Side], str], **kw: Any) -> Route:
+    """A screening route: every staff role may act unless the route says otherwise."""
+    return Route(key, url, **({"ok": ALL_STAFF} | kw))
 
 
 def _person(s: Side) -> dict[str, Any]:
@@ -90,61 +78,60 @@ def _upload(s: Side) -> dict[str, Any]:
 
 
 ROUTES = [
-    Route("screening:board", lambda s: f"/screening/?node={s.district}", ok=OFFICERS),
-    Route("screening:inbox", lambda s: "/screening/inbox/", listing=True),
-    Route("screening:arrivals", lambda s: "/screening/arrivals/", listing=True),
-    Route("screening:arrival", lambda s: f"/screening/arrivals/{s.arrival}/"),
-    Route("screening:verify", lambda s: f"/screening/arrivals/{s.arrival}/verify/", method="post",
+    _route("screening:board", lambda s: f"/screening/?node={s.district}", ok=OFFICERS),
+    _route("screening:inbox", lambda s: "/screening/inbox/", listing=True),
+    _route("screening:arrivals", lambda s: "/screening/arrivals/", listing=True),
+    _route("screening:arrival", lambda s: f"/screening/arrivals/{s.arrival}/"),
+    _route("screening:verify", lambda s: f"/screening/arrivals/{s.arrival}/verify/", method="post",
           body=_verify, expect={302}),
-    Route("screening:place", lambda s: f"/screening/arrivals/{s.queued}/place/", method="post",
+    _route("screening:place", lambda s: f"/screening/arrivals/{s.queued}/place/", method="post",
           body=lambda s: {"grid_code": s.grid}, ok=OFFICERS, expect={302}),
-    Route("screening:canvass", lambda s: "/screening/canvass/", method="post", body=_person,
+    _route("screening:canvass", lambda s: "/screening/canvass/", method="post", body=_person,
           creates=True, expect={302}),
-    Route("screening:export", lambda s: "/screening/export/", listing=True),
+    _route("screening:export", lambda s: "/screening/export/", listing=True),
     # An export writes its audit entry: it "creates" in the caller's own territory.
-    Route("screening:export_file", lambda s: "/screening/export.csv", creates=True),
-    Route("screening:imports", lambda s: "/screening/imports/", listing=True),
-    Route("screening:import", lambda s: f"/screening/imports/{s.batch}/", ok=OFFICERS),
-    Route("screening:import_report", lambda s: f"/screening/imports/{s.batch}/report.xlsx", ok=OFFICERS),
-    Route("screening:mappings", lambda s: "/screening/mappings/", method="post",
+    _route("screening:export_file", lambda s: "/screening/export.csv", creates=True),
+    _route("screening:imports", lambda s: "/screening/imports/", listing=True),
+    _route("screening:import", lambda s: f"/screening/imports/{s.batch}/", ok=OFFICERS),
+    _route("screening:import_report", lambda s: f"/screening/imports/{s.batch}/report.xlsx", ok=OFFICERS),
+    _route("screening:mappings", lambda s: "/screening/mappings/", method="post",
           body=lambda s: {"source_name": "机场", "lines": "人名=name"}, creates=True, ok=OFFICERS,
           expect={302}),
-    Route("screening:assist_list", lambda s: "/screening/assist/", listing=True),
-    Route("screening:assist_send", lambda s: "/screening/assist/send/", method="post",
+    _route("screening:assist_list", lambda s: "/screening/assist/", listing=True),
+    _route("screening:assist_send", lambda s: "/screening/assist/send/", method="post",
           body=lambda s: {"to_code": "440902001", "reason": "r", "basis_id": "L-1",
                           "persons": f"王五,{resident_id()},13800000000,站南社区"},
           creates=True, ok=OFFICERS, expect={302}),
-    Route("screening:assist", lambda s: f"/screening/assist/{s.request}/", ok=OFFICERS),
-    Route("screening:assist_ack", lambda s: f"/screening/assist/{s.request}/acknowledge/",
+    _route("screening:assist", lambda s: f"/screening/assist/{s.request}/", ok=OFFICERS),
+    _route("screening:assist_ack", lambda s: f"/screening/assist/{s.request}/acknowledge/",
           method="post", ok=OFFICERS, expect={302}),
-    Route("screening:self_report", lambda s: "/screening/report/", public=True),
-    Route("GET /api/screening/arrivals", lambda s: "/api/screening/arrivals", listing=True),
-    Route("GET /api/screening/arrivals/{arrival_id}", lambda s: f"/api/screening/arrivals/{s.arrival}"),
-    Route("POST /api/screening/arrivals/{arrival_id}/verify",
+    _route("screening:self_report", lambda s: "/screening/report/", public=True),
+    _route("GET /api/screening/arrivals", lambda s: "/api/screening/arrivals", listing=True),
+    _route("GET /api/screening/arrivals/{arrival_id}", lambda s: f"/api/screening/arrivals/{s.arrival}"),
+    _route("POST /api/screening/arrivals/{arrival_id}/verify",
           lambda s: f"/api/screening/arrivals/{s.arrival}/verify", method="post",
           body=lambda s: {"reached": True, "sample_ref": "T-2"}),
-    Route("POST /api/screening/arrivals/{arrival_id}/place",
+    _route("POST /api/screening/arrivals/{arrival_id}/place",
           lambda s: f"/api/screening/arrivals/{s.queued}/place", method="post",
           body=lambda s: {"grid_code": s.grid}, ok=OFFICERS),
-    Route("POST /api/screening/canvass", lambda s: "/api/screening/canvass", method="post",
+    _route("POST /api/screening/canvass", lambda s: "/api/screening/canvass", method="post",
           body=_person, creates=True, expect={201}),
-    Route("GET /api/screening/board", lambda s: f"/api/screening/board?node={s.district}", ok=OFFICERS),
-    Route("GET /api/screening/assist", lambda s: "/api/screening/assist", listing=True),
-    Route("POST /api/screening/assist", lambda s: "/api/screening/assist", method="post",
+    _route("GET /api/screening/board", lambda s: f"/api/screening/board?node={s.district}", ok=OFFICERS),
+    _route("GET /api/screening/assist", lambda s: "/api/screening/assist", listing=True),
+    _route("POST /api/screening/assist", lambda s: "/api/screening/assist", method="post",
           body=lambda s: {"to_code": "440902001", "reason": "r", "basis_type": "letter", "basis_id": "L-2",
                           "persons": [{"name": "王五", "doc_number": resident_id()}]},
           creates=True, ok=OFFICERS, expect={201}),
-    Route("GET /api/screening/assist/{request_id}", lambda s: f"/api/screening/assist/{s.request}",
+    _route("GET /api/screening/assist/{request_id}", lambda s: f"/api/screening/assist/{s.request}",
           ok=OFFICERS),
-    Route("POST /api/screening/assist/{request_id}/acknowledge",
+    _route("POST /api/screening/assist/{request_id}/acknowledge",
           lambda s: f"/api/screening/assist/{s.request}/acknowledge", method="post", ok=OFFICERS),
-    Route("POST /api/screening/imports", lambda s: "/api/screening/imports", method="post",
+    _route("POST /api/screening/imports", lambda s: "/api/screening/imports", method="post",
           body=_upload, creates=True, ok=OFFICERS, multipart=True, expect={202}),
-    Route("GET /api/screening/imports/{batch_id}", lambda s: f"/api/screening/imports/{s.batch}",
+    _route("GET /api/screening/imports/{batch_id}", lambda s: f"/api/screening/imports/{s.batch}",
           ok=OFFICERS),
 ]  # fmt: skip
 SCOPE_ROUTES: frozenset[str] = frozenset(r.key for r in ROUTES)
-PERSONAS = ("grid_worker", "sibling_district_officer", "district_officer", "city_commander", "other_role", "anonymous")  # fmt: skip
 
 
 def _side(system: Actor, *, district: Any, grid: Any, town: Any, tag: str) -> Side:
@@ -203,41 +190,7 @@ def world(
     return a, b, dict(personas)
 
 
-def _counts() -> dict[str, int]:
-    return {
-        m._meta.label: m._default_manager.count()
-        for m in apps.get_models()
-        if m._meta.app_label
-        in {"screening", "audit", "assignments", "control", "jobs", "people", "notifications"}
-    }
-
-
-def _call(client: Client, route: Route, side: Side) -> tuple[int, bytes, bool]:
-    url = route.url(side)
-    with transaction.atomic():
-        before = _counts()
-        body = route.body(side) if route.body else {}
-        if route.method == "get":
-            response = client.get(url)
-        elif route.api and not route.multipart:
-            response = client.post(url, json.dumps(body), content_type="application/json")
-        else:
-            response = client.post(url, body)
-        changed = _counts() != before
-        transaction.set_rollback(True)
-    content = (
-        b"".join(response.streaming_content)  # type: ignore[attr-defined]
-        if response.streaming
-        else response.content
-    )
-    return response.status_code, content, changed
-
-
-def _missing(side: Side) -> Side:
-    return Side(MISSING, MISSING, MISSING, MISSING, "440999", "440999001001001001")
-
-
-def _shows(content: bytes, side: Side) -> bool:
+def _shows(route: Route, content: bytes, side: Side) -> bool:
     text = content.decode(errors="replace")
     return any(
         marker in text
@@ -252,42 +205,19 @@ def _shows(content: bytes, side: Side) -> bool:
     )
 
 
+MATRIX = scope_kit.Matrix(
+    apps=frozenset(
+        {"screening", "audit", "assignments", "control", "jobs", "people", "notifications"}
+    ),
+    missing=Side(MISSING, MISSING, MISSING, MISSING, "440999", "440999001001001001"),
+    shows=_shows,
+)
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
 def test_route_scope(route: Route, world: tuple[Side, Side, dict[str, User]]) -> None:
     a, _b, users = world
-    for persona in PERSONAS:
-        client = Client()
-        if persona != "anonymous":
-            signed_in(client, users[persona], verified=True)
-        status, content, changed = _call(client, route, a)
-        where = f"{route.key} as {persona}: {status} {content[:300]!r}"
-        if route.public:
-            assert status == 200, where
-        elif persona == "anonymous":
-            assert status == (401 if route.api else 302), where
-            assert not changed, where
-        elif persona == "sibling_district_officer":
-            if route.creates:
-                assert status in route.expect | {403}, where
-            elif route.listing:
-                assert status == 200, where
-                assert not _shows(content, a), where
-                assert not changed, where
-            else:
-                missing_status, _, _ = _call(client, route, _missing(a))
-                assert status == 404, where
-                assert missing_status == 404, where
-                assert not changed, where
-        elif persona in route.ok:
-            assert status in route.expect, where
-        else:
-            assert status in {403, 404}, where
-            assert not changed, where
-    if not (route.listing or route.creates or route.public):
-        client = signed_in(Client(), users["district_officer"], verified=True)
-        status, _, changed = _call(client, route, _missing(a))
-        assert status == 404, route.key
-        assert not changed, route.key
+    MATRIX.check(route, a, users)
 
 
 def test_lists_show_only_the_callers_district(world: tuple[Side, Side, dict[str, User]]) -> None:

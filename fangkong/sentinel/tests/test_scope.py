@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.test import Client
 
 from conftest import Tree, signed_in
 from fangkong.accounts.models import User
 from fangkong.core.actor import Actor
+from fangkong.core.tests import scope_kit
 from fangkong.people.tests.factories import resident_id
 from fangkong.policy.models import RulebookVersion
 from fangkong.sentinel import services
@@ -31,7 +29,7 @@ from fangkong.sentinel.tests.factories import NOW
 
 pytestmark = pytest.mark.django_db
 
-MISSING = 987_654_321
+MISSING = scope_kit.MISSING
 
 
 @dataclass(frozen=True)
@@ -43,22 +41,7 @@ class Side:
     grid: str
 
 
-@dataclass(frozen=True)
-class Route:
-    key: str
-    url: Callable[[Side], str]
-    method: str = "get"
-    body: Callable[[Side], dict[str, Any]] | None = None
-    # Personas (of district A) that succeed on district A's object.
-    ok: frozenset[str] = frozenset({"district_officer", "city_commander"})
-    # A list: the sibling gets 200 without A's objects instead of 404.
-    listing: bool = False
-    upload: bool = False
-    expect: set[int] = field(default_factory=lambda: {200})
-
-    @property
-    def api(self) -> bool:
-        return " /api/" in self.key
+Route = scope_kit.Route[Side]
 
 
 def _purchase(s: Side) -> dict[str, Any]:
@@ -70,12 +53,20 @@ REPORTERS = frozenset({"district_officer", "city_commander", "pharmacist"})
 YESTERDAY = (NOW - dt.timedelta(days=1)).date().isoformat()
 CSV = "doc_number,name,phone,drug_class\n{doc},张三,13800138000,antipyretic\n"
 
+
+def _day_file(s: Side) -> dict[str, Any]:
+    return {
+        "file": SimpleUploadedFile("day.csv", CSV.format(doc=resident_id()).encode(), "text/csv")
+    }
+
+
 ROUTES = [
-    Route("sentinel:home", lambda s: "/sentinel/", listing=True, ok=REPORTERS, expect={200, 302}),
+    Route("sentinel:home", lambda s: "/sentinel/", listing=True, ok=REPORTERS, expect={200, 302},
+          refused={403, 404, 302}),
     Route("sentinel:units", lambda s: "/sentinel/units/", listing=True),
     Route("sentinel:unit_new", lambda s: "/sentinel/units/new/", method="post",
           body=lambda s: {"kind": "clinic", "jurisdiction_code": s.grid, "code": "NEW1", "name": "新诊所"},
-          expect={302}),
+          expect={302}, sibling={404, 422}, missing_404=False),
     Route("sentinel:unit", lambda s: f"/sentinel/units/{s.unit}/"),
     Route("sentinel:unit_operator", lambda s: f"/sentinel/units/{s.unit}/operators/",
           method="post", body=lambda s: {"username": "nobody"}, expect={302}),
@@ -86,7 +77,7 @@ ROUTES = [
     Route("sentinel:zero_report", lambda s: f"/sentinel/units/{s.unit}/zero/", method="post",
           body=lambda s: {"day": YESTERDAY}, ok=REPORTERS, expect={302}),
     Route("sentinel:upload", lambda s: f"/sentinel/units/{s.unit}/upload/", method="post",
-          body=lambda s: {"doc": resident_id()}, ok=REPORTERS, upload=True),
+          body=_day_file, ok=REPORTERS),
     Route("sentinel:records", lambda s: "/sentinel/records/", listing=True),
     Route("sentinel:missing", lambda s: f"/sentinel/missing/?day={NOW.date().isoformat()}", listing=True),
     Route("sentinel:alerts", lambda s: "/sentinel/alerts/?status=all", listing=True),
@@ -96,7 +87,7 @@ ROUTES = [
     Route("GET /api/sentinel/units", lambda s: "/api/sentinel/units", listing=True),
     Route("POST /api/sentinel/units", lambda s: "/api/sentinel/units", method="post",
           body=lambda s: {"kind": "clinic", "jurisdiction_code": s.grid, "code": "NEW2", "name": "新诊所"},
-          expect={201}),
+          expect={201}, sibling={404, 422}, missing_404=False),
     Route("GET /api/sentinel/units/{unit_id}", lambda s: f"/api/sentinel/units/{s.unit}", ok=REPORTERS),
     Route("POST /api/sentinel/units/{unit_id}/records", lambda s: f"/api/sentinel/units/{s.unit}/records",
           method="post", body=lambda s: {"records": [_purchase(s)]}, ok=REPORTERS),
@@ -121,7 +112,6 @@ ROUTES = [
           method="post", body=lambda s: {"outcome": "explained", "reason": "节日效应"}),
 ]  # fmt: skip
 SCOPE_ROUTES: frozenset[str] = frozenset(r.key for r in ROUTES)
-PERSONAS = ("grid_worker", "sibling_district_officer", "district_officer", "city_commander", "other_role", "pharmacist", "anonymous")  # fmt: skip
 
 
 def _side(system: Actor, grid: Any, code: str) -> Side:
@@ -155,82 +145,25 @@ def world(
     return a, b, users
 
 
-def _counts() -> dict[str, int]:
-    return {
-        m._meta.label: m._default_manager.count()
-        for m in apps.get_models()
-        if m._meta.app_label in {"sentinel", "audit", "assignments", "accounts", "jobs", "tracing"}
-    }
+def _shows(route: Route, content: bytes, side: Side) -> bool:
+    return side.unit_code.encode() in content
 
 
-def _call(client: Client, route: Route, side: Side) -> tuple[int, bytes, bool]:
-    url = route.url(side)
-    with transaction.atomic():
-        before = _counts()
-        if route.method == "get":
-            response = client.get(url)
-        elif route.upload:
-            doc = (route.body(side) if route.body else {})["doc"]
-            file = SimpleUploadedFile("day.csv", CSV.format(doc=doc).encode(), "text/csv")
-            response = client.post(url, {"file": file})
-        elif route.api:
-            response = client.post(
-                url,
-                json.dumps(route.body(side) if route.body else {}),
-                content_type="application/json",
-            )
-        else:
-            response = client.post(url, route.body(side) if route.body else {})
-        changed = _counts() != before
-        transaction.set_rollback(True)
-    return response.status_code, response.content, changed
-
-
-def _missing(side: Side) -> Side:
-    return Side(
-        unit=MISSING,
-        unit_code="NOPE",
-        registration=MISSING,
-        alert=MISSING,
+MATRIX = scope_kit.Matrix(
+    apps=frozenset({"sentinel", "audit", "assignments", "accounts", "jobs", "tracing"}),
+    missing=Side(
+        unit=MISSING, unit_code="NOPE", registration=MISSING, alert=MISSING,
         grid="440902999001001001",
-    )
+    ),
+    shows=_shows,
+    personas=(*scope_kit.PERSONAS[:-1], "pharmacist", "anonymous"),
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
 def test_route_scope(route: Route, world: tuple[Side, Side, dict[str, User]]) -> None:
     a, _b, users = world
-    for persona in PERSONAS:
-        client = Client()
-        if persona != "anonymous":
-            signed_in(client, users[persona], verified=True)
-        status, content, changed = _call(client, route, a)
-        where = f"{route.key} as {persona}: {status} {content[:200]!r}"
-        if persona == "anonymous":
-            assert status == (401 if route.api else 302), where
-            assert not changed, where
-        elif persona == "sibling_district_officer":
-            if route.listing:
-                assert status in route.expect | {200}, where
-                assert a.unit_code.encode() not in content, where
-            else:
-                missing_status, _, _ = _call(client, route, _missing(a))
-                if route.key in {"sentinel:unit_new", "POST /api/sentinel/units"}:
-                    assert status in {404, 422}, where  # A's node is not theirs
-                else:
-                    assert status == 404, where
-                    assert missing_status == 404, where
-                assert not changed, where
-        elif persona in route.ok:
-            assert status in route.expect, where
-        else:
-            assert status in {403, 404} or (route.key == "sentinel:home" and status == 302), where
-            assert not changed, where
-    # The in-scope persona gets the same 404 for a missing id as the sibling does.
-    if not route.listing and route.key not in {"sentinel:unit_new", "POST /api/sentinel/units"}:
-        client = signed_in(Client(), users["district_officer"], verified=True)
-        status, _, changed = _call(client, route, _missing(a))
-        assert status == 404, route.key
-        assert not changed
+    MATRIX.check(route, a, users)
 
 
 def test_the_pharmacist_of_one_unit_cannot_file_for_the_unit_next_door(

@@ -8,20 +8,17 @@ table's row count."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.apps import apps
-from django.db import transaction
 from django.test import Client
 
 from conftest import Tree, signed_in
 from fangkong.accounts.models import User
 from fangkong.control.tests.factories import NOW
 from fangkong.core.actor import Actor
+from fangkong.core.tests import scope_kit
 from fangkong.people.models import Person
 from fangkong.policy.models import RulebookVersion
 from fangkong.tracing import services
@@ -29,7 +26,7 @@ from fangkong.tracing.tests import factories
 
 pytestmark = pytest.mark.django_db
 
-MISSING = 987_654_321
+MISSING = scope_kit.MISSING
 LOCAL = NOW.strftime("%Y-%m-%dT%H:%M")
 
 
@@ -44,19 +41,7 @@ class Side:
     district_code: str
 
 
-@dataclass(frozen=True)
-class Route:
-    key: str
-    url: Callable[[Side], str]
-    method: str = "get"
-    body: Callable[[Side], dict[str, Any]] | None = None
-    ok: frozenset[str] = frozenset({"district_officer", "city_commander"})
-    listing: bool = False  # answers 200 to everyone allowed, showing only their objects
-    expect: set[int] = field(default_factory=lambda: {200})
-
-    @property
-    def api(self) -> bool:
-        return " /api/" in self.key
+Route = scope_kit.Route[Side]
 
 
 def _exposure(s: Side) -> dict[str, Any]:
@@ -123,7 +108,6 @@ ROUTES = [
     Route("GET /api/tracing/kpis", lambda s: "/api/tracing/kpis", listing=True),
 ]  # fmt: skip
 SCOPE_ROUTES: frozenset[str] = frozenset(r.key for r in ROUTES)
-PERSONAS = ("grid_worker", "sibling_district_officer", "district_officer", "city_commander", "other_role", "anonymous")  # fmt: skip
 
 
 def _side(system: Actor, district: Any, grid: Any, grid2: Any, tag: str) -> Side:
@@ -170,36 +154,7 @@ def world(
     return a, b, dict(personas)
 
 
-def _counts() -> dict[str, int]:
-    return {
-        m._meta.label: m._default_manager.count()
-        for m in apps.get_models()
-        if m._meta.app_label
-        in {"tracing", "audit", "assignments", "control", "jobs", "screening", "notifications"}
-    }
-
-
-def _call(client: Client, route: Route, side: Side) -> tuple[int, bytes, bool]:
-    url = route.url(side)
-    with transaction.atomic():
-        before = _counts()
-        if route.method == "get":
-            response = client.get(url)
-        elif route.api:
-            body = route.body(side) if route.body else {}
-            response = client.post(url, json.dumps(body), content_type="application/json")
-        else:
-            response = client.post(url, route.body(side) if route.body else {})
-        changed = _counts() != before
-        transaction.set_rollback(True)
-    return response.status_code, response.content, changed
-
-
-def _missing(side: Side) -> Side:
-    return Side(MISSING, MISSING, MISSING, MISSING, MISSING, "440902199001019999", "440999")
-
-
-def _shows(content: bytes, side: Side) -> bool:
+def _shows(route: Route, content: bytes, side: Side) -> bool:
     text = content.decode()
     return any(
         marker in text
@@ -214,38 +169,19 @@ def _shows(content: bytes, side: Side) -> bool:
     )
 
 
+MATRIX = scope_kit.Matrix(
+    apps=frozenset(
+        {"tracing", "audit", "assignments", "control", "jobs", "screening", "notifications"}
+    ),
+    missing=Side(MISSING, MISSING, MISSING, MISSING, MISSING, "440902199001019999", "440999"),
+    shows=_shows,
+)
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
 def test_route_scope(route: Route, world: tuple[Side, Side, dict[str, User]]) -> None:
     a, _b, users = world
-    for persona in PERSONAS:
-        client = Client()
-        if persona != "anonymous":
-            signed_in(client, users[persona], verified=True)
-        status, content, changed = _call(client, route, a)
-        where = f"{route.key} as {persona}: {status} {content[:300]!r}"
-        if persona == "anonymous":
-            assert status == (401 if route.api else 302), where
-            assert not changed, where
-        elif persona == "sibling_district_officer":
-            if route.listing:
-                assert status == 200, where
-                assert not _shows(content, a), where
-                assert not changed, where
-            else:
-                missing_status, _, _ = _call(client, route, _missing(a))
-                assert status == 404, where
-                assert missing_status == 404, where
-                assert not changed, where
-        elif persona in route.ok:
-            assert status in route.expect, where
-        else:
-            assert status in {403, 404}, where
-            assert not changed, where
-    if not route.listing:
-        client = signed_in(Client(), users["district_officer"], verified=True)
-        status, _, changed = _call(client, route, _missing(a))
-        assert status == 404, route.key
-        assert not changed, route.key
+    MATRIX.check(route, a, users)
 
 
 def test_lists_show_only_the_callers_district(world: tuple[Side, Side, dict[str, User]]) -> None:
