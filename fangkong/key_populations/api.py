@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from fangkong.core.actor import Actor
@@ -67,7 +67,7 @@ def keypop_employer_list(
 
 
 @router.post("/employers", response={201: EmployerOut})
-def keypop_employer_create(request: HttpRequest, body: EmployerIn) -> tuple[int, dict[str, Any]]:
+def keypop_employer_create(request: HttpRequest, body: EmployerIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     node = selectors.district_get(scope=actor.scope, code=body.jurisdiction_code)
     employer = services.employer_create(
@@ -79,7 +79,7 @@ def keypop_employer_create(request: HttpRequest, body: EmployerIn) -> tuple[int,
         contact_name=body.contact_name,
         contact_phone=body.contact_phone,
     )
-    return 201, employer_out(employer)
+    return Status(201, employer_out(employer))
 
 
 @router.get("/employers/{employer_id}", response=EmployerOut)
@@ -190,9 +190,7 @@ def keypop_member_get(request: HttpRequest, member_id: int) -> dict[str, Any]:
 
 
 @router.post("/members/{member_id}/tests", response={201: TestOut})
-def keypop_member_test(
-    request: HttpRequest, member_id: int, body: TestIn
-) -> tuple[int, MemberTest]:
+def keypop_member_test(request: HttpRequest, member_id: int, body: TestIn) -> Status[MemberTest]:
     """Record a sampling the employer organised; the same day again is the same test."""
     actor = _actor(request)
     only = access.require_view(actor)
@@ -200,7 +198,7 @@ def keypop_member_test(
     test = services.member_test_record(
         actor=actor, member=member, sampled_on=body.sampled_on, reference=body.reference
     )
-    return 201, test
+    return Status(201, test)
 
 
 @router.post("/members/{member_id}/leave", response=MemberOut)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import File, Form, Router
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from fangkong.core import clock
@@ -174,11 +174,11 @@ def place_arrival(request: HttpRequest, arrival_id: int, body: PlaceIn) -> dict[
 
 
 @router.post("/canvass", response={201: ArrivalOut})
-def canvass(request: HttpRequest, body: CanvassIn) -> tuple[int, dict[str, Any]]:
+def canvass(request: HttpRequest, body: CanvassIn) -> Status[dict[str, Any]]:
     """A newcomer found during canvass; lands in the caller's grid (merged if known)."""
     actor = _actor(request)
     arrival = services.canvass_register(actor=actor, entry=services.entry_of(**body.dict()))
-    return 201, arrival_out(_get(actor, arrival.pk))
+    return Status(201, arrival_out(_get(actor, arrival.pk)))
 
 
 @router.get("/board", response=BoardOut)
@@ -204,7 +204,7 @@ def list_assist(request: HttpRequest, box: str = "inbox") -> list[dict[str, Any]
 
 
 @router.post("/assist", response={201: AssistOut})
-def send_assist(request: HttpRequest, body: AssistIn) -> tuple[int, dict[str, Any]]:
+def send_assist(request: HttpRequest, body: AssistIn) -> Status[dict[str, Any]]:
     """Send persons to another district's inbox; a repeat adds nobody twice."""
     actor = _actor(request)
     sent = services.assist_request_send(
@@ -215,7 +215,9 @@ def send_assist(request: HttpRequest, body: AssistIn) -> tuple[int, dict[str, An
         basis_type=body.basis_type,
         basis_id=body.basis_id,
     )
-    return 201, assist_out(actor, selectors.assist_get(scope=actor.scope, request_id=sent.pk))
+    return Status(
+        201, assist_out(actor, selectors.assist_get(scope=actor.scope, request_id=sent.pk))
+    )
 
 
 @router.get("/assist/{request_id}", response=AssistOut)
@@ -238,7 +240,7 @@ def start_import(
     file: File[UploadedFile],
     source_name: Form[str],
     kind: Form[str] = "push_list",
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Queue a list (xlsx/csv) for import; follow GET /imports/{id} for progress and errors."""
     actor = _actor(request)
     batch = imports.import_start(
@@ -249,7 +251,7 @@ def start_import(
         kind=kind,
         filename=file.name or "",
     )
-    return 202, batch_out(batch)
+    return Status(202, batch_out(batch))
 
 
 @router.get("/imports/{batch_id}", response=BatchOut)
