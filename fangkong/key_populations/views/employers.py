@@ -1,8 +1,5 @@
-"""Key-population pages: the board (districts and employers with overdue members), employer
-lists, an employer's own simple page, member-list import with its error report, member page
-(record a test, take off the list), the overdue list by district. Thin adapters over
-services and selectors; an employer's account is held to its own employer by `access`.
-"""
+"""Key-population pages for staff and employers: the board, employer lists and pages, member-list
+import with its error report, export, account links."""
 
 from __future__ import annotations
 
@@ -14,7 +11,6 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.models import User
-from fangkong.core.actor import Actor
 from fangkong.core.errors import Conflict, Invalid, NotFound
 from fangkong.core.perms import Perm
 from fangkong.core.web import domain_errors, form_error, request_actor
@@ -24,28 +20,13 @@ from fangkong.key_populations import access, selectors, services
 from fangkong.key_populations.forms import (
     EmployerForm,
     ImportForm,
-    LeaveForm,
     LinkForm,
     MemberFilterForm,
-    TestForm,
 )
 from fangkong.key_populations.imports import member_import
 from fangkong.key_populations.models import GROUP_LABELS, MemberImport
-from fangkong.key_populations.present import member_out
+from fangkong.key_populations.views._common import employer_only, member_rows
 from fangkong.policy.sections.key_populations import GroupKind
-
-
-def _only(actor: Actor) -> int | None:
-    return access.require_view(actor)
-
-
-def _rows(members: list[object]) -> list[dict[str, object]]:
-    out = []
-    for m in members:
-        row = member_out(m)  # type: ignore[arg-type]
-        row["group_label"] = GROUP_LABELS.get(GroupKind(row["group"]), row["group"])
-        out.append(row)
-    return out
 
 
 @login_required
@@ -54,7 +35,7 @@ def _rows(members: list[object]) -> list[dict[str, object]]:
 def board(request: HttpRequest) -> HttpResponseBase:
     """Staff: districts and the employers with overdue members. An employer: its own page."""
     actor = request_actor(request)
-    only = _only(actor)
+    only = employer_only(actor)
     if only is not None:
         employer = selectors.employer_get(scope=actor.scope, only_employer=only, employer_id=only)
         return redirect("key_populations:employer", employer_id=employer.pk)
@@ -83,7 +64,7 @@ def employer_list(request: HttpRequest) -> HttpResponse:
     after = request.GET.get("after", "")
     page = selectors.employer_list(
         scope=actor.scope,
-        only_employer=_only(actor),
+        only_employer=employer_only(actor),
         overdue_only=request.GET.get("overdue") == "1",
         after=int(after) if after.isdigit() else None,
     )
@@ -134,7 +115,7 @@ def employer_new(request: HttpRequest) -> HttpResponse:
 def employer_page(request: HttpRequest, employer_id: int) -> HttpResponse:
     """An employer's list (the employer's own view, and staff's): overdue first."""
     actor = request_actor(request)
-    only = _only(actor)
+    only = employer_only(actor)
     employer = selectors.employer_get(
         scope=actor.scope, only_employer=only, employer_id=employer_id
     )
@@ -159,7 +140,7 @@ def employer_page(request: HttpRequest, employer_id: int) -> HttpResponse:
         {
             "employer": employer,
             "group_label": GROUP_LABELS.get(GroupKind(employer.group_kind), ""),
-            "rows": _rows(list(page.items)),
+            "rows": member_rows(list(page.items)),
             "filters": filters,
             "next_query": query.urlencode() if page.next_after else None,
             "imports": selectors.import_list(
@@ -181,7 +162,7 @@ def employer_page(request: HttpRequest, employer_id: int) -> HttpResponse:
 @domain_errors
 def employer_import(request: HttpRequest, employer_id: int) -> HttpResponse:
     actor = request_actor(request)
-    only = _only(actor)
+    only = employer_only(actor)
     employer = selectors.employer_get(
         scope=actor.scope, only_employer=only, employer_id=employer_id
     )
@@ -227,7 +208,7 @@ _IMPORT_COLUMNS = [
 def import_page(request: HttpRequest, import_id: int) -> HttpResponse:
     actor = request_actor(request)
     attempt = selectors.import_get(
-        scope=actor.scope, only_employer=_only(actor), import_id=import_id
+        scope=actor.scope, only_employer=employer_only(actor), import_id=import_id
     )
     return render(
         request,
@@ -243,7 +224,7 @@ def import_errors(request: HttpRequest, import_id: int) -> HttpResponseBase:
     """The import's problems as an xlsx (row, column, reason), through the audited export."""
     actor = request_actor(request)
     attempt: MemberImport = selectors.import_get(
-        scope=actor.scope, only_employer=_only(actor), import_id=import_id
+        scope=actor.scope, only_employer=employer_only(actor), import_id=import_id
     )
     return export_rows(
         actor=actor,
@@ -262,7 +243,7 @@ def import_errors(request: HttpRequest, import_id: int) -> HttpResponseBase:
 def employer_export(request: HttpRequest, employer_id: int, fmt: str) -> HttpResponseBase:
     """The employer's list (masked) as xlsx or csv, e.g. its overdue list for the employer."""
     actor = request_actor(request)
-    only = _only(actor)
+    only = employer_only(actor)
     employer = selectors.employer_get(
         scope=actor.scope, only_employer=only, employer_id=employer_id
     )
@@ -279,7 +260,7 @@ def employer_export(request: HttpRequest, employer_id: int, fmt: str) -> HttpRes
                 after=after,
                 limit=selectors.MAX_LIMIT,
             )
-            for r in _rows(list(page.items)):
+            for r in member_rows(list(page.items)):
                 yield [
                     r["person_name"],
                     r["doc_number"],
@@ -318,7 +299,7 @@ def employer_export(request: HttpRequest, employer_id: int, fmt: str) -> HttpRes
 def employer_link(request: HttpRequest, employer_id: int) -> HttpResponse:
     actor = request_actor(request)
     employer = selectors.employer_get(
-        scope=actor.scope, only_employer=_only(actor), employer_id=employer_id
+        scope=actor.scope, only_employer=employer_only(actor), employer_id=employer_id
     )
     access.require_staff_manage(actor)
     form = LinkForm(request.POST)
@@ -338,127 +319,5 @@ def employer_link(request: HttpRequest, employer_id: int) -> HttpResponse:
         request,
         "key_populations/link.html",
         {"employer": employer, "form": form},
-        status=422,
-    )
-
-
-@login_required
-@require_GET
-@domain_errors
-def member_list(request: HttpRequest) -> HttpResponse:
-    """The overdue (or due) list of the caller's scope, or of one district: longest first."""
-    actor = request_actor(request)
-    only = _only(actor)
-    filters = MemberFilterForm(request.GET or {"status": "overdue"})
-    values = filters.cleaned_data if filters.is_valid() else {}
-    code = values.get("district") or ""
-    district = selectors.district_get(scope=actor.scope, code=code) if code else None
-    page = selectors.member_list(
-        scope=actor.scope,
-        only_employer=only,
-        status=values.get("status") or None,
-        group=values.get("group") or None,
-        district=district,
-        after=values.get("after") or None,
-    )
-    query = request.GET.copy()
-    query.pop("after", None)
-    if page.next_after:
-        query["after"] = page.next_after
-    return render(
-        request,
-        "key_populations/members.html",
-        {
-            "rows": _rows(list(page.items)),
-            "filters": filters,
-            "district": district,
-            "next_query": query.urlencode() if page.next_after else None,
-        },
-    )
-
-
-@login_required
-@require_GET
-@domain_errors
-def member_page(request: HttpRequest, member_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    return _member_render(
-        request, actor=actor, member_id=member_id, only=_only(actor), test_form=TestForm()
-    )
-
-
-def _member_render(
-    request: HttpRequest,
-    *,
-    actor: Actor,
-    member_id: int,
-    only: int | None,
-    test_form: TestForm,
-    leave_form: LeaveForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    member = selectors.member_get(scope=actor.scope, only_employer=only, member_id=member_id)
-    return render(
-        request,
-        "key_populations/member.html",
-        {
-            "member": member,
-            "row": _rows([member])[0],
-            "tests": selectors.member_tests(scope=actor.scope, member=member),
-            "test_form": test_form,
-            "leave_form": leave_form or LeaveForm(),
-            "may_maintain": member.active and (only is not None or actor.can(Perm.KEYPOP_MANAGE)),
-        },
-        status=status,
-    )
-
-
-@login_required
-@require_POST
-@domain_errors
-def member_test(request: HttpRequest, member_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    only = _only(actor)
-    member = selectors.member_get(scope=actor.scope, only_employer=only, member_id=member_id)
-    form = TestForm(request.POST)
-    if form.is_valid():
-        try:
-            services.member_test_record(
-                actor=actor,
-                member=member,
-                sampled_on=form.cleaned_data["sampled_on"],
-                reference=form.cleaned_data["reference"],
-            )
-        except (Invalid, Conflict) as exc:
-            form_error(form, exc)
-        else:
-            return redirect("key_populations:member", member_id=member.pk)
-    return _member_render(
-        request, actor=actor, member_id=member_id, only=only, test_form=form, status=422
-    )
-
-
-@login_required
-@require_POST
-@domain_errors
-def member_leave(request: HttpRequest, member_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    only = _only(actor)
-    member = selectors.member_get(scope=actor.scope, only_employer=only, member_id=member_id)
-    form = LeaveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.member_leave(actor=actor, member=member, reason=form.cleaned_data["reason"])
-        except (Invalid, Conflict) as exc:
-            form_error(form, exc)
-        else:
-            return redirect("key_populations:employer", employer_id=member.employer_id)
-    return _member_render(
-        request,
-        actor=actor,
-        member_id=member_id,
-        only=only,
-        test_form=TestForm(),
-        leave_form=form,
         status=422,
     )
