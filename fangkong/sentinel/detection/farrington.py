@@ -47,16 +47,11 @@ from fangkong.sentinel.detection.base import (
     Points,
     check_series,
 )
+from fangkong.sentinel.detection.glm import Fit, Unfit, glm_fit
 
 FREQ = 52
-MAXIT = 25
-EPSILON = 1e-8
 THRESHOLD_METHODS = ("nbPlugin", "muan", "delta")
 POWERTRANS = {"2/3": 2 / 3, "1/2": 1 / 2, "none": 1.0}
-
-
-class _Unfit(Exception):
-    """This week cannot be evaluated (R: an error, or NA from a model that did not converge)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +112,7 @@ def detect_farrington(
         count = int(counts[k])
         try:
             upper, alarm = _evaluate(k, dates, index, counts, settings)
-        except _Unfit:
+        except Unfit:
             out.append(Evaluation(dates[k], count, None, False))
             continue
         out.append(Evaluation(dates[k], count, upper, alarm))
@@ -187,10 +182,10 @@ def _assign(vector: FloatArray, first: int, last: int, value: float) -> None:
     step = 1 if last >= first else -1
     idx = list(range(first, last + step, step))
     if any(i < 0 for i in idx):
-        raise _Unfit
+        raise Unfit
     idx = [i - 1 for i in idx if i != 0]
     if idx and max(idx) >= len(vector):
-        raise _Unfit  # R would grow the vector: never the case for weeks before k
+        raise Unfit  # R would grow the vector: never the case for weeks before k
     vector[idx] = value
 
 
@@ -205,7 +200,7 @@ def blocks(refs: list[int], *, n: int, now: int, b: int, w: int, p: int) -> Floa
         if p != 1:
             period = weeks[i - 1] - 2 * w - 1 - ref_week
             if period < p - (2 * w + 1):
-                raise _Unfit  # R: "Number of factors too big!"
+                raise Unfit  # R: "Number of factors too big!"
             length, rest = divmod(period, p - 1)
             lengths = [length + 1 if j < rest else length for j in range(p - 1)]
             cum = np.cumsum([0, *lengths]).tolist()
@@ -217,94 +212,7 @@ def blocks(refs: list[int], *, n: int, now: int, b: int, w: int, p: int) -> Floa
 # ---- the GLM, as R's glm.fit, summary.glm, predict.glm --------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Fit:
-    coef: FloatArray
-    mu: FloatArray
-    cov_unscaled: FloatArray  # (R'R)^-1 of the last iteration's weighted design
-    hat: FloatArray
-    dispersion: float  # summary.glm's, not floored
-    df_residual: int
-    residuals: FloatArray  # working residuals (y - mu) / mu
-
-
-def _dev(y: FloatArray, mu: FloatArray, wt: FloatArray) -> float:
-    ratio = np.where(y == 0, 1.0, y / mu)
-    return float(np.sum(2 * wt * (y * np.log(ratio) - (y - mu))))
-
-
-def _glm(x: FloatArray, y: FloatArray, prior: FloatArray, *, must_converge: bool) -> _Fit:
-    # Near-empty series drive fitted means to underflow (0/0 in the deviance): R halves the
-    # step then, as below, and so must not be stopped by numpy's warnings.
-    with np.errstate(all="ignore"):
-        return _irls(x, y, prior, must_converge=must_converge)
-
-
-def _irls(x: FloatArray, y: FloatArray, prior: FloatArray, *, must_converge: bool) -> _Fit:
-    """Quasi-Poisson, log link, by IRLS with glm.fit's start, steps and stopping rule.
-
-    Each step solves the weighted least squares by the normal equations where R
-    uses a QR decomposition: the same solution up to rounding (the designs here are small and
-    well conditioned), about ten times faster. Raises _Unfit when the design is rank deficient,
-    or when `must_converge` and it does not converge (the package checks convergence of the
-    unweighted fit only).
-    """
-    mu = y + 0.1
-    eta = np.log(mu)
-    mu = np.exp(eta)
-    devold = _dev(y, mu, prior)
-    coef_old: FloatArray | None = None
-    working_w = prior * mu
-    gram = np.eye(x.shape[1])
-    for _ in range(MAXIT):
-        z = eta + (y - mu) / mu
-        working_w = prior * mu
-        xw = x.T * working_w
-        gram = xw @ x
-        try:
-            coef = np.asarray(np.linalg.solve(gram, xw @ z), dtype=np.float64)
-        except np.linalg.LinAlgError as exc:
-            raise _Unfit from exc  # R would drop an aliased column; not supported
-        eta = x @ coef
-        mu = np.exp(eta)
-        dev = _dev(y, mu, prior)
-        # glm.fit halves the step while the deviance is not finite or mu leaves (0, inf).
-        halvings = 0
-        while not (math.isfinite(dev) and np.all(np.isfinite(mu)) and np.all(mu > 0)):
-            if coef_old is None or halvings >= MAXIT:
-                raise _Unfit
-            coef = (coef + coef_old) / 2
-            eta = x @ coef
-            mu = np.exp(eta)
-            dev = _dev(y, mu, prior)
-            halvings += 1
-        if abs(dev - devold) / (abs(dev) + 0.1) < EPSILON:
-            break
-        devold = dev
-        coef_old = coef
-    else:
-        if must_converge:
-            raise _Unfit
-    # glm.fit's `weights`, `qr` (hence the covariance and hat values) are those of the last
-    # step: from the mu before the last solve.
-    cov = np.asarray(np.linalg.inv(gram), dtype=np.float64)
-    residuals = (y - mu) / mu
-    df_residual = len(y) - x.shape[1]
-    dispersion = (
-        float(np.sum(working_w * residuals**2) / df_residual) if df_residual > 0 else math.nan
-    )
-    return _Fit(
-        coef=coef,
-        mu=mu,
-        cov_unscaled=cov,
-        hat=working_w * np.sum((x @ cov) * x, axis=1),
-        dispersion=dispersion,
-        df_residual=df_residual,
-        residuals=residuals,
-    )
-
-
-def _fit_flexible(x: FloatArray, y: FloatArray, s: Settings) -> tuple[_Fit, float, float]:
+def _fit_flexible(x: FloatArray, y: FloatArray, s: Settings) -> tuple[Fit, float, float]:
     """algo.farrington.fitGLM.flexible for one design: (model, phi, dispersion seen later).
 
     The package stores the reweighting's prior weights over the model's working weights
@@ -312,7 +220,7 @@ def _fit_flexible(x: FloatArray, y: FloatArray, s: Settings) -> tuple[_Fit, floa
     `predict.glm(se.fit = TRUE)` of a reweighted model uses sum(omega * r^2) / df, r the working
     residuals, as the dispersion; phi, used by the thresholds, is the true one.
     """
-    fit = _glm(x, y, np.ones(len(y)), must_converge=True)
+    fit = glm_fit(x, y, np.ones(len(y)), must_converge=True)
     phi = max(fit.dispersion, 1.0)
     if not s.reweight:
         return fit, phi, fit.dispersion
@@ -323,8 +231,8 @@ def _fit_flexible(x: FloatArray, y: FloatArray, s: Settings) -> tuple[_Fit, floa
         gamma = len(res) / float(np.sum(np.where(big, res**-2.0, 1.0)))
         omega = np.where(big, gamma * res**-2.0, gamma)
     if not np.all(np.isfinite(omega)):
-        raise _Unfit
-    fit = _glm(x, y, omega, must_converge=False)
+        raise Unfit
+    fit = glm_fit(x, y, omega, must_converge=False)
     phi = max(fit.dispersion, 1.0)
     later = (
         float(np.sum(omega * fit.residuals**2) / fit.df_residual)
@@ -354,14 +262,14 @@ def _design(
     refs = []
     for ref in reference_dates(dates[k], s.b):
         if ref not in index:
-            raise _Unfit  # R: "Some reference time points did not exist"
+            raise Unfit  # R: "Some reference time points did not exist"
         refs.append(index[ref] + 1)
     factors = blocks(refs, n=len(counts), now=k + 1, b=s.b, w=s.w, p=s.no_periods)
     kept = factors.copy()
     _assign(kept, k + 1 - s.past_weeks_not_included, k + 1, np.nan)
     rows = np.flatnonzero(~np.isnan(kept))
     if len(rows) == 0:
-        raise _Unfit
+        raise Unfit
     wtime = np.array([(dates[i] - dates[rows[0]]).days / 7 for i in rows])
     wtime_now = (dates[k] - dates[rows[0]]).days / 7
     columns = [np.ones(len(rows))]
@@ -369,7 +277,7 @@ def _design(
     if s.no_periods != 1:
         levels = sorted(set(factors[rows].tolist()))
         if len(levels) < 2:
-            raise _Unfit  # R: contrasts need a factor with 2 or more levels
+            raise Unfit  # R: contrasts need a factor with 2 or more levels
         for level in levels[1:]:  # treatment contrasts: the lowest level is the reference
             columns.append((factors[rows] == level).astype(np.float64))
             new.append(1.0 if level == s.no_periods else 0.0)
@@ -384,12 +292,12 @@ def _design(
     )
 
 
-def _final_model(d: _Design, s: Settings) -> tuple[_Fit, float, float, FloatArray]:
+def _final_model(d: _Design, s: Settings) -> tuple[Fit, float, float, FloatArray]:
     """algo.farrington.glm: (model, phi, dispersion seen by predict, row of week k)."""
     if s.trend:
         try:
             fit, phi, disp = _fit_flexible(d.trend_x, d.y, s)
-        except _Unfit:
+        except Unfit:
             pass  # the package refits without the trend
         else:
             eta = float(d.trend_new @ fit.coef)

@@ -4,11 +4,10 @@ from fangkong.sentinel.services.alerts import alert_close, alert_raise
 from fangkong.sentinel.services.registers import (
     BatchResult,
     ItemResult,
-    registration_sample_record,
     registrations_import,
     registrations_submit,
-    zero_report_file,
 )
+from fangkong.sentinel.services.reports import registration_sample_record, zero_report_file
 from fangkong.sentinel.services.units import (
     check_reporter,
     unit_operator_add,

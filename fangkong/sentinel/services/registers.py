@@ -1,5 +1,5 @@
 """Filing register lines: counter entries, point-of-sale batches (idempotent by the client's
-ids), rows of a daily file; explicit zero reports; on-the-spot sampling recorded later.
+ids), rows of a daily file. (Zero reports and sampling recorded later: services.reports.)
 
 Each stored record gets, in the same transaction: the registry person with that document
 number (when there is one) and where they live; the repeat-buyer and proxy-buyer flags; the
@@ -364,68 +364,3 @@ def registrations_import(
         detail={"stored": len(rows), "skipped": len(drafts) - len(rows)},
     )
     return [r for _, r in rows]
-
-
-@transaction.atomic
-def zero_report_file(*, actor: Actor, unit: Unit, day: dt.date) -> DailyReport:
-    """Say the unit had no buyers or patients that day (零报告). Raises Conflict when records
-    were filed for the day, Invalid for a day in the future."""
-    check_reporter(actor, unit)
-    if day > clock.local_date():
-        raise Invalid("sentinel.zero_future", "A zero report cannot be filed for a future day")
-    now = clock.now()
-    report = DailyReport.objects.select_for_update().filter(unit=unit, day=day).first()
-    if report is not None:
-        if report.records:
-            raise Conflict(
-                "sentinel.zero_has_records", "Records were filed for this day: it is not zero"
-            )
-        return report
-    try:
-        with transaction.atomic():
-            report = DailyReport.objects.create(
-                unit=unit,
-                jurisdiction_path=unit.jurisdiction_path,
-                day=day,
-                records=0,
-                zero=True,
-                first_at=now,
-                last_at=now,
-                filed_by=actor.label[:150],
-            )
-    except IntegrityError:
-        raise Conflict("sentinel.zero_has_records", "Records were filed for this day") from None
-    record(
-        actor=actor, action="sentinel.zero_report", target=report, detail={"day": day.isoformat()}
-    )
-    return report
-
-
-@transaction.atomic
-def registration_sample_record(
-    *, actor: Actor, registration: Registration, unit: Unit, sample_ref: str
-) -> Registration:
-    """The unit sampled the buyer after registering them: the grid's follow-up closes."""
-    check_reporter(actor, unit)
-    ref = " ".join(sample_ref.split())[:64]
-    if not ref:
-        raise Invalid(
-            "sentinel.sample_ref_required",
-            "On-the-spot sampling needs the sample barcode",
-            field="sample_ref",
-        )
-    reg = Registration.objects.select_for_update().get(pk=registration.pk)
-    if reg.test_status != rules.TestStatus.ASSIGNED:
-        raise Conflict("sentinel.no_test_required", "This record needs no test")
-    reg.test_status = rules.TestStatus.SAMPLED
-    reg.sampled_at, reg.sample_ref = clock.now(), ref
-    reg.save(update_fields=["test_status", "sampled_at", "sample_ref"])
-    assignments.assignments_close_for_subject(
-        actor=system_actor("sentinel"),
-        subject_type=SUBJECT,
-        subject_id=buyer_subject(reg),
-        kind=FOLLOW_UP_KIND,
-        outcome=f"Sampled at {unit.name}",
-    )
-    record(actor=actor, action="sentinel.sample_record", target=reg)
-    return reg
