@@ -11,19 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Page, Request, ViewportSize, sync_playwright
+from playwright.sync_api import Page, Request
 from pytest_django.live_server_helper import LiveServer
 
 from fangkong.accounts.models import User
 from fangkong.core import clock
 from fangkong.core.actor import system_actor
+from fangkong.core.tests.browser import PHONE, chromium
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.mass_testing import services
 from fangkong.mass_testing.models import Sample, Tube
@@ -31,10 +30,6 @@ from fangkong.people.models import Person
 from fangkong.policy.editions import edition_text
 from fangkong.policy.services import rulebook_publish
 from fangkong.simulation.city import city_generate
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def _record(page: Page, barcode: str, doc: str) -> None:
@@ -56,7 +51,6 @@ def _wait_counts(page: Page, pending: int, sent: int) -> None:
 def test_sampler_page_keeps_scans_offline_and_sends_each_once(
     live_server: LiveServer, login: Callable[[User], Client]
 ) -> None:
-    assert CHROMIUM.exists(), "Debian's chromium is required: apt-get install -y chromium"
     demo = system_actor("browser")
     city_generate(population=200, seed=1)
     rulebook_publish(actor=demo, text=edition_text("ninth-edition-2022"), note="browser test")
@@ -76,7 +70,6 @@ def test_sampler_page_keeps_scans_offline_and_sends_each_once(
     sampler = User.objects.create(username="browser_sampler", role="district_staff")
     sampler.jurisdictions.set([district])
     session = login(sampler).cookies[settings.SESSION_COOKIE_NAME].value
-    host = urlsplit(live_server.url).hostname or "localhost"
     url = live_server.url + reverse("mass_testing:sampler", args=[rnd.pk])
     bodies: list[str] = []
 
@@ -84,55 +77,39 @@ def test_sampler_page_keeps_scans_offline_and_sends_each_once(
         if request.method == "POST" and "/scans" in request.url and request.post_data:
             bodies.append(request.post_data)
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = browser.new_context(
-                locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True
-            )
-            context.add_cookies(
-                [
-                    {
-                        "name": settings.SESSION_COOKIE_NAME,
-                        "value": session,
-                        "domain": host,
-                        "path": "/",
-                    }
-                ]
-            )
-            page = context.new_page()
-            page.on("request", on_request)
-            response = page.goto(url, wait_until="networkidle")
-            assert response is not None
-            assert response.status == 200
-            context.set_offline(True)
-            for doc in docs[:3]:
-                _record(page, "BRW00001", doc)
-            _wait_counts(page, pending=3, sent=0)
-            assert bodies == []  # nothing could leave the phone
-            page.wait_for_timeout(2500)  # a retry comes and goes while offline
-            _wait_counts(page, pending=3, sent=0)
-            context.set_offline(False)
-            _wait_counts(page, pending=0, sent=3)
-            context.set_offline(True)
-            for doc in docs[3:]:
-                _record(page, "BRW00001", doc)
-            _wait_counts(page, pending=2, sent=3)
-            context.set_offline(False)
-            _wait_counts(page, pending=0, sent=5)
-            # A batch whose answer was lost is sent again as it was: every scan "duplicate".
-            answers = page.evaluate(
-                """async ([endpoint, body]) => {
-                    const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-                    const r = await fetch(endpoint, {method: "POST", credentials: "same-origin",
-                        headers: {"Content-Type": "application/json", "X-CSRFToken": token}, body});
-                    return (await r.json()).answers.map(a => a.outcome);
-                }""",
-                [reverse("api:mass_testing_scans", args=[rnd.pk]), bodies[0]],
-            )
-            outcomes = page.locator("#log li").all_text_contents()
-        finally:
-            browser.close()
+    with chromium(
+        live_server.url, session=session, viewport=PHONE, is_mobile=True, has_touch=True
+    ) as (context, page, _recorder):
+        page.on("request", on_request)
+        response = page.goto(url, wait_until="networkidle")
+        assert response is not None
+        assert response.status == 200
+        context.set_offline(True)
+        for doc in docs[:3]:
+            _record(page, "BRW00001", doc)
+        _wait_counts(page, pending=3, sent=0)
+        assert bodies == []  # nothing could leave the phone
+        page.wait_for_timeout(2500)  # a retry comes and goes while offline
+        _wait_counts(page, pending=3, sent=0)
+        context.set_offline(False)
+        _wait_counts(page, pending=0, sent=3)
+        context.set_offline(True)
+        for doc in docs[3:]:
+            _record(page, "BRW00001", doc)
+        _wait_counts(page, pending=2, sent=3)
+        context.set_offline(False)
+        _wait_counts(page, pending=0, sent=5)
+        # A batch whose answer was lost is sent again as it was: every scan "duplicate".
+        answers = page.evaluate(
+            """async ([endpoint, body]) => {
+                const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+                const r = await fetch(endpoint, {method: "POST", credentials: "same-origin",
+                    headers: {"Content-Type": "application/json", "X-CSRFToken": token}, body});
+                return (await r.json()).answers.map(a => a.outcome);
+            }""",
+            [reverse("api:mass_testing_scans", args=[rnd.pk]), bodies[0]],
+        )
+        outcomes = page.locator("#log li").all_text_contents()
     assert answers == ["duplicate"] * len(json.loads(bodies[0])["scans"])
     assert all("accepted" in o for o in outcomes)
     rows = list(Sample.objects.filter(round=rnd).values_list("person_id", "client_id"))

@@ -11,73 +11,25 @@ sign-in page itself is opened anonymously first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import ConsoleMessage, Page, Request, Response, sync_playwright
+from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
 from fangkong.accounts.models import User
 from fangkong.control.demo import demo_orders_issue
 from fangkong.control.models import ControlOrder
 from fangkong.core.actor import system_actor
+from fangkong.core.tests.browser import Recorder, add_session, chromium
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.places.models import Place
 from fangkong.policy.editions import edition_text
 from fangkong.policy.services import rulebook_publish
 from fangkong.simulation.city import city_generate
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Collects violations that Chromium might not log to the console (e.g. report-only cases).
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
-
-
-@dataclass
-class Recorder:
-    origin: str
-    foreign: list[str] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-
-    def on_request(self, request: Request) -> None:
-        url = request.url
-        if url.startswith(("data:", "about:", "blob:")):
-            return
-        parts = urlsplit(url)
-        self.paths.append(parts.path)
-        if f"{parts.scheme}://{parts.netloc}" != self.origin:
-            self.foreign.append(url)
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        text = message.text
-        if "Content Security Policy" in text or "Content-Security-Policy" in text:
-            self.violations.append(text)
-        elif message.type == "error" and not text.startswith("Failed to load resource"):
-            self.errors.append(text)  # failed loads are recorded with their URL in on_response
-
-    def on_response(self, response: Response) -> None:
-        # Browsers ask for /favicon.ico on their own; the application has none yet.
-        if response.status >= 400 and urlsplit(response.url).path != "/favicon.ico":
-            self.errors.append(f"{response.status} {response.url}")
 
 
 @dataclass
@@ -129,50 +81,22 @@ def _visit(page: Page, url: str, recorder: Recorder) -> None:
     assert "'nonce-" in header, f"{url}: no CSP header"
     assert "unsafe-inline" not in header
     assert "unsafe-eval" not in header
-    found = page.evaluate("window.__cspViolations")
-    recorder.violations.extend(f"{url}: {v}" for v in found)
+    recorder.collect_csp(page, url)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_every_main_page_loads_only_from_the_application_without_csp_violations(
     live_server: LiveServer, login: Callable[[User], Client]
 ) -> None:
-    assert CHROMIUM.exists(), (
-        "Debian's chromium is required for the browser test: apt-get install -y chromium "
-        "fonts-noto-cjk (.ci/run does this)"
-    )
     demo = _demo_city()
     session = login(demo.officer).cookies[settings.SESSION_COOKIE_NAME].value
-    recorder = Recorder(origin=live_server.url)
-    host = urlsplit(live_server.url).hostname or "localhost"
-    # No database work below: Playwright's sync API runs an event loop in this thread.
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = browser.new_context(locale="zh-CN")
-            context.add_init_script(CSP_LISTENER)
-            context.on("request", recorder.on_request)
-            context.on("response", recorder.on_response)
-            page = context.new_page()
-            page.on("console", recorder.on_console)
-            page.on("pageerror", lambda exc: recorder.errors.append(str(exc)))
-            _visit(page, live_server.url + reverse("accounts:login"), recorder)
-            assert page.locator("main button[type=submit]").count() >= 1
-            context.add_cookies(
-                [
-                    {
-                        "name": settings.SESSION_COOKIE_NAME,
-                        "value": session,
-                        "domain": host,
-                        "path": "/",
-                    }
-                ]
-            )
-            for url in demo.pages:
-                _visit(page, live_server.url + url, recorder)
-                assert "/accounts/" not in page.url, f"{url}: sent to {page.url}"
-        finally:
-            browser.close()
+    with chromium(live_server.url) as (context, page, recorder):
+        _visit(page, live_server.url + reverse("accounts:login"), recorder)
+        assert page.locator("main button[type=submit]").count() >= 1
+        add_session(context, live_server.url, session)
+        for url in demo.pages:
+            _visit(page, live_server.url + url, recorder)
+            assert "/accounts/" not in page.url, f"{url}: sent to {page.url}"
     assert len(recorder.paths) > len(demo.pages)  # pages, and their css, js and htmx requests
     # htmx ran under the policy: the top bar's badge is loaded by htmx on every page
     assert reverse("notifications:badge") in recorder.paths

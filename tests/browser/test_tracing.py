@@ -12,12 +12,10 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import ConsoleMessage, sync_playwright
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
@@ -25,6 +23,7 @@ from fangkong.accounts.models import User
 from fangkong.core import clock
 from fangkong.core.actor import system_actor
 from fangkong.core.scope import Scope
+from fangkong.core.tests.browser import DESKTOP, chromium
 from fangkong.people.models import Person
 from fangkong.policy.editions import edition_text
 from fangkong.policy.services import rulebook_publish
@@ -34,15 +33,6 @@ from fangkong.tracing.demo import demo_run
 from fangkong.tracing.models import Case, Cluster
 from fangkong.tracing.tests.lakes import lake_with
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
-});
-"""
-
 
 @pytest.mark.django_db(transaction=True)
 def test_cluster_graph_and_investigator_pages_in_chromium(
@@ -51,9 +41,6 @@ def test_cluster_graph_and_investigator_pages_in_chromium(
     settings: SettingsWrapper,
     tmp_path: Path,
 ) -> None:
-    assert CHROMIUM.exists(), (
-        "Debian's chromium is required: apt-get install -y chromium fonts-noto-cjk"
-    )
     settings.LAKE_DIR = tmp_path
     demo = system_actor("demo")
     city_generate(population=300, seed=1)
@@ -86,70 +73,23 @@ def test_cluster_graph_and_investigator_pages_in_chromium(
         reverse("tracing:kpis"),
         reverse("tracing:cluster", args=[cluster.pk]),
     ]
-    foreign: list[str] = []
-    problems: list[str] = []
-    host = urlsplit(live_server.url).hostname or "localhost"
-
-    def on_console(message: ConsoleMessage) -> None:
-        # Browsers ask for /favicon.ico on their own; the application has none yet.
-        if "Content Security Policy" in message.text or (
-            message.type == "error" and not message.text.startswith("Failed to load resource")
-        ):
-            problems.append(message.text)
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-            context.add_init_script(CSP_LISTENER)
-            context.add_cookies(
-                [
-                    {
-                        "name": settings.SESSION_COOKIE_NAME,
-                        "value": session,
-                        "domain": host,
-                        "path": "/",
-                    }
-                ]
-            )
-            context.on(
-                "request",
-                lambda r: (
-                    foreign.append(r.url)
-                    if not r.url.startswith(live_server.url)
-                    and not r.url.startswith(("data:", "about:"))
-                    else None
-                ),
-            )
-            context.on(
-                "response",
-                lambda r: (
-                    problems.append(f"{r.status} {r.url}")
-                    if r.status >= 400 and urlsplit(r.url).path != "/favicon.ico"
-                    else None
-                ),
-            )
-            page = context.new_page()
-            page.on("console", on_console)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            for url in pages:
-                response = page.goto(live_server.url + url, wait_until="networkidle")
-                assert response is not None
-                assert response.status == 200, url
-                problems.extend(page.evaluate("window.__cspViolations"))
-            # The graph: one shape per node, one line per link, drawn by graph.js.
-            shapes = page.locator("#tracing-graph circle, #tracing-graph rect")
-            assert shapes.count() == len(graph["nodes"])
-            assert page.locator("#tracing-graph line").count() == len(graph["links"])
-            data = json.loads(page.locator("#tracing-graph-data").text_content() or "{}")
-            assert len(data["nodes"]) == len(graph["nodes"])
-            # The layout ran: circles have moved off their starting ring and sit inside the box.
-            page.wait_for_timeout(500)
-            cx = float(page.locator("#tracing-graph circle").first.get_attribute("cx") or "-1")
-            assert 0 < cx < 900
-            page.locator("#tracing-graph circle").first.hover()
-            assert page.locator("#tracing-graph-info").text_content()
-        finally:
-            browser.close()
-    assert foreign == []
-    assert problems == []
+    with chromium(live_server.url, session=session, viewport=DESKTOP) as (_context, page, recorder):
+        for url in pages:
+            response = page.goto(live_server.url + url, wait_until="networkidle")
+            assert response is not None
+            assert response.status == 200, url
+            recorder.collect_csp(page)
+        # The graph: one shape per node, one line per link, drawn by graph.js.
+        shapes = page.locator("#tracing-graph circle, #tracing-graph rect")
+        assert shapes.count() == len(graph["nodes"])
+        assert page.locator("#tracing-graph line").count() == len(graph["links"])
+        data = json.loads(page.locator("#tracing-graph-data").text_content() or "{}")
+        assert len(data["nodes"]) == len(graph["nodes"])
+        # The layout ran: circles have moved off their starting ring and sit inside the box.
+        page.wait_for_timeout(500)
+        cx = float(page.locator("#tracing-graph circle").first.get_attribute("cx") or "-1")
+        assert 0 < cx < 900
+        page.locator("#tracing-graph circle").first.hover()
+        assert page.locator("#tracing-graph-info").text_content()
+    assert recorder.foreign == []
+    assert recorder.problems == []
