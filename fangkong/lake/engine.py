@@ -13,7 +13,7 @@ cumulative-stay rule is on, where the case or the person stayed in that cell mor
 `cumulative_seconds` within `cumulative_lookback_seconds` before the end of the case's window.
 
 Backends: "duckdb" (default) reads only the slices of a lake that can matter and runs the query
-in-process; "spark" runs the same SQL text on Apache Spark over the partitions themselves.
+in-process (a venue query over a small slice runs on numpy instead, see inmemory.py); "spark" runs the same SQL text on Apache Spark over the partitions themselves.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fangkong.lake import queries, slicing
+from fangkong.lake import inmemory, queries, slicing
 from fangkong.lake.layout import (
     CHECKINS,
     DAY_SECONDS,
@@ -215,7 +215,14 @@ def venue_copresence(
             relations["checkins"] = _checkin_slice(lake, items, window_seconds, venue_windows or {})
         else:
             relations["checkins"] = read_plain(_plain_paths(source), CHECKINS)  # type: ignore[arg-type]
-        result = queries.run_duckdb(sql, relations)
+        small = inmemory.venue_pairs(
+            relations["checkins"],
+            items,
+            window_seconds=window_seconds,
+            venue_windows=venue_windows or {},
+            max_pairs=inmemory.MAX_PAIRS,
+        )
+        result = small if small is not None else queries.run_duckdb(sql, relations)
     rows = list(map(VenueCopresence._make, _columns(result, queries.VENUE_COLUMNS)))
     return _excluded(rows, exclude)
 

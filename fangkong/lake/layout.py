@@ -13,7 +13,9 @@ is the local day of its time (`ts`, or `start_ts` for a dwell interval). Ingest 
 batch as a new `batch-*.parquet` (atomic rename, fsynced). Compaction folds a day's files into
 one generation of bucketed files: rows are deduplicated, split into B buckets by `key % B`,
 and each bucket is written twice, sorted by (place, time) and by (person, time), in small row
-groups whose min/max statistics let the engine read only the groups it needs. The manifest,
+groups whose min/max statistics let the engine read only the groups it needs; those bounds are
+also written once per generation and order as a small sidecar (`place-g3.index.npy`), so a
+query learns which row groups to read without parsing the footers. The manifest,
 written last by rename, names the generation and the batch files it consumed; readers use the
 manifest's generation plus the batch files it does not list, so a compaction never shows a
 reader a half-written day (at worst a record twice, which the queries' DISTINCT absorbs).
@@ -37,6 +39,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from fangkong.lake import bounds
 
 DAY_SECONDS = 86_400
 # City days: Asia/Shanghai is UTC+8 all year (no daylight saving since 1991).
@@ -120,6 +124,8 @@ class DayFiles:
     person_files: list[Path] = field(default_factory=list)
     batch_files: list[Path] = field(default_factory=list)
     rows: int = 0  # in the compacted generation
+    # the generation's row-group bounds (see write_index), when present: kind -> sidecar
+    indexes: dict[str, Path] = field(default_factory=dict)
 
     @property
     def all_rows_files(self) -> list[Path]:
@@ -164,15 +170,26 @@ class Lake:
         generation = int(manifest.get("generation", 0))
         buckets = int(manifest.get("buckets", 0))
         consumed = set(manifest.get("consumed", []))
-        batches = sorted(p for p in folder.glob("batch-*.parquet") if p.name not in consumed)
+        names = os.listdir(folder)
+        batches = sorted(
+            folder / n
+            for n in names
+            if n.startswith("batch-") and n.endswith(".parquet") and n not in consumed
+        )
+        indexes = {
+            kind: folder / bounds.index_name(kind, generation)
+            for kind in ("place", "person")
+            if buckets and bounds.index_name(kind, generation) in names
+        }
         return DayFiles(
             day=day,
             generation=generation,
             buckets=buckets,
-            place_files=[folder / f"place-g{generation}-{b}.parquet" for b in range(buckets)],
-            person_files=[folder / f"person-g{generation}-{b}.parquet" for b in range(buckets)],
+            place_files=generation_files(folder, "place", generation, buckets),
+            person_files=generation_files(folder, "person", generation, buckets),
             batch_files=batches,
             rows=int(manifest.get("rows", 0)),
+            indexes=indexes,
         )
 
     def all_files(self, spec: TableSpec, first_day: int, last_day: int) -> list[Path]:
@@ -211,6 +228,13 @@ class Lake:
             return 0
         sources = [p for p in current.all_rows_files if p.exists()]
         if not current.batch_files and current.buckets:
+            for kind, first, files in (  # a generation from before the sidecars
+                ("place", spec.place, current.place_files),
+                ("person", "person_id", current.person_files),
+            ):
+                bounds.write_index(
+                    folder, kind, current.generation, files=files, column=first, missing_only=True
+                )
             return current.rows
         table = _distinct(spec, [pq.read_table(p, schema=spec.schema) for p in sources])
         consumed = sorted(p.name for p in current.batch_files)
@@ -238,8 +262,10 @@ class Lake:
         table = table.select(spec.schema.names).cast(spec.schema)
         buckets = max(1, math.ceil(table.num_rows / FILE_ROWS))
         for kind, first in (("place", spec.place), ("person", "person_id")):
-            for bucket, part in enumerate(_buckets(table, first, spec.time, buckets)):
-                _write_atomic(folder / f"{kind}-g{generation}-{bucket}.parquet", part)
+            files = generation_files(folder, kind, generation, buckets)
+            for path, part in zip(files, _buckets(table, first, spec.time, buckets), strict=True):
+                _write_atomic(path, part)
+            bounds.write_index(folder, kind, generation, files=files, column=first)
         _write_manifest(
             folder,
             {
@@ -250,9 +276,15 @@ class Lake:
             },
         )
         # The new manifest is in place: what it superseded can go.
-        for path in folder.glob("*.parquet"):
+        keep = (
+            f"place-g{generation}-",
+            f"person-g{generation}-",
+            bounds.index_name("place", generation),
+            bounds.index_name("person", generation),
+        )
+        for path in [*folder.glob("*.parquet"), *folder.glob(f"*{bounds.INDEX_SUFFIX}")]:
             stale_gen = path.name.startswith(("place-g", "person-g")) and not path.name.startswith(
-                (f"place-g{generation}-", f"person-g{generation}-")
+                keep
             )
             if stale_gen or path.name in consumed:
                 path.unlink(missing_ok=True)
@@ -282,6 +314,11 @@ def _distinct(spec: TableSpec, tables: list[pa.Table]) -> pa.Table:
         .aggregate([])
         .select(spec.schema.names)
     )
+
+
+def generation_files(folder: Path, kind: str, generation: int, buckets: int) -> list[Path]:
+    """The bucket files of one order ("place" or "person") of a generation, by bucket."""
+    return [folder / f"{kind}-g{generation}-{b}.parquet" for b in range(buckets)]
 
 
 def sort_key(first: np.ndarray, time: np.ndarray) -> np.ndarray:

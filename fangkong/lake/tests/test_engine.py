@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fangkong.lake import inmemory
 from fangkong.lake.engine import (
     CaseWindow,
     cell_copresence,
@@ -18,6 +19,7 @@ from fangkong.lake.engine import (
 )
 from fangkong.lake.layout import CHECKINS, DWELL, Lake, day_of, day_start
 from fangkong.lake.rules import as_table
+from fangkong.lake.slicing import read_all
 from fangkong.lake.tests.reference import Checkin, Dwell, cell_reference, venue_reference
 
 MIDNIGHT = day_start(day_of(1_700_000_000))  # a city midnight (16:00 UTC)
@@ -65,9 +67,20 @@ def random_cases(rng: random.Random, persons: int, k: int) -> list[CaseWindow]:
     return cases
 
 
+@pytest.fixture(params=["numpy", "sql"])
+def venue_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a venue test on both paths of the DuckDB backend: the numpy one for small slices and
+    the SQL text (forced by a pair bound that every slice exceeds)."""
+    if request.param == "sql":
+        monkeypatch.setattr(inmemory, "MAX_PAIRS", -1)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("compact", ["none", "some", "all"])
-def test_venue_copresence_matches_the_reference(tmp_path: Path, seed: int, compact: str) -> None:
+def test_venue_copresence_matches_the_reference(
+    tmp_path: Path, seed: int, compact: str, venue_path: str
+) -> None:
     rng = random.Random(seed)
     rows = random_checkins(rng, 600, persons=40, venues=6)
     lake = write_lake(tmp_path / "lake", rows, dwell=False, compact=compact)
@@ -90,7 +103,7 @@ def test_venue_copresence_matches_the_reference(tmp_path: Path, seed: int, compa
     )
 
 
-def test_window_edges_are_inclusive_and_cross_midnight(tmp_path: Path) -> None:
+def test_window_edges_are_inclusive_and_cross_midnight(tmp_path: Path, venue_path: str) -> None:
     case, exact, beyond, early = 1, 2, 3, 4
     rows = [
         (case, 10, MIDNIGHT - 600),  # the case's scan 10 minutes before midnight
@@ -112,7 +125,9 @@ def test_window_edges_are_inclusive_and_cross_midnight(tmp_path: Path) -> None:
     assert venue_copresence(lake, [CaseWindow(case, MIDNIGHT - 599, MIDNIGHT + 4999)]) == []
 
 
-def test_encounters_count_pairs_and_the_row_shows_the_earliest(tmp_path: Path) -> None:
+def test_encounters_count_pairs_and_the_row_shows_the_earliest(
+    tmp_path: Path, venue_path: str
+) -> None:
     rows = [(1, 5, 1000), (1, 6, 5000), (2, 5, 1100), (2, 5, 2000), (2, 6, 4000), (3, 6, 5000)]
     lake = write_lake(tmp_path / "lake", rows, dwell=False, compact="none")
     got = venue_copresence(lake, [CaseWindow(1, 0, 10_000)])
@@ -181,3 +196,52 @@ def test_the_ten_minute_threshold_and_the_cumulative_stay_rule(tmp_path: Path) -
     # the case's window clips its stays
     clipped = cell_copresence(lake, [CaseWindow(case, t, t + 1800)], cumulative_seconds=None)
     assert [(r.person_id, r.shared_seconds) for r in clipped] == [(resident, 1800)]
+
+
+def test_numpy_and_sql_paths_agree_on_repeated_persons_and_long_windows(tmp_path: Path) -> None:
+    rng = random.Random(99)
+    rows = random_checkins(rng, 3000, persons=60, venues=4)
+    lake = write_lake(tmp_path / "lake", rows, dwell=False, compact="some")
+    # the same person twice with different windows, and venue windows longer than a day's half
+    cases = [*random_cases(rng, 60, 8), CaseWindow(rows[0][0], MIDNIGHT - 9000, MIDNIGHT)]
+    venue_windows = {0: 50_000, 2: 0}
+    expected = venue_reference(rows, cases, window=1800, venue_windows=venue_windows)
+    assert venue_copresence(lake, cases, venue_windows=venue_windows) == expected
+    # over whole files (duplicates included) rather than a slice
+    everything = read_all(lake.all_files(CHECKINS, 0, 10**6), CHECKINS)
+    whole = inmemory.venue_pairs(
+        everything, cases, window_seconds=1800, venue_windows=venue_windows
+    )
+    assert whole is not None
+    assert whole.num_rows == len(expected)
+    assert whole.column("encounters").to_pylist() == [r.encounters for r in expected]
+    over = inmemory.venue_pairs(
+        everything, cases, window_seconds=1800, venue_windows={}, max_pairs=10
+    )
+    assert over is None, "over the bound, the caller runs the SQL"
+
+
+def test_sidecars_are_written_by_compaction_and_optional_for_readers(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    rows = random_checkins(rng, 2000, persons=50, venues=5)
+    lake = write_lake(tmp_path / "lake", rows, dwell=False, compact="all")
+    cases = random_cases(rng, 50, 6)
+    expected = venue_reference(rows, cases, window=1800)
+    day = lake.days(CHECKINS)[0]
+    files = lake.day_files(CHECKINS, day)
+    assert files is not None
+    assert set(files.indexes) == {"place", "person"}
+    assert venue_copresence(lake, cases) == expected
+    # a generation from before the sidecars: the footers serve, and compaction backfills
+    for path in files.indexes.values():
+        path.unlink()
+    bare = lake.day_files(CHECKINS, day)
+    assert bare is not None
+    assert bare.indexes == {}
+    assert venue_copresence(lake, cases) == expected
+    lake.compact_day(CHECKINS, day)
+    again = lake.day_files(CHECKINS, day)
+    assert again is not None
+    assert set(again.indexes) == {"place", "person"}
+    assert again.generation == files.generation, "backfilling rewrites no data"
+    assert venue_copresence(lake, cases) == expected
