@@ -20,6 +20,7 @@ from fangkong.core.scope import Scope
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.people.services import person_register
 from fangkong.policy.schema import Category
+from fangkong.policy.selectors import rulebook_in_force
 from fangkong.screening import rules
 from fangkong.screening.models import Arrival, ArrivalStatus, NotReachedReason
 from fangkong.screening.services._common import (
@@ -38,6 +39,7 @@ from fangkong.screening.services.assist import (
     assist_request_send,
     reply_for_arrival,
 )
+from fangkong.screening.services.followup import followups_schedule
 
 SAMPLE_MAX = 64
 
@@ -131,6 +133,8 @@ def arrival_verify(*, actor: Actor, arrival: Arrival, result: Verification) -> A
         outcome = "verified"
     a.save()
     tally_change(a, before)
+    if a.status == ArrivalStatus.VERIFIED:
+        followups_schedule(a, rulebook_in_force().book)
     if a.status == ArrivalStatus.VERIFIED or result.reason in rules.NOT_IN_CITY_REASONS:
         assignments.assignments_close_for_subject(
             actor=system_actor("screening"),
