@@ -38,6 +38,7 @@ from fangkong.mass_testing.schemas import (
     SiteOut,
 )
 from fangkong.mass_testing.selectors import CoverageRow
+from fangkong.mass_testing.services.ingest import Collided
 
 router = Router(tags=["mass_testing"])
 
@@ -180,9 +181,10 @@ def mass_testing_scans(request: HttpRequest, body: ScanBatchIn, round_id: int) -
             answers = services.scans_ingest(
                 actor=actor, rnd=rnd, scans=scans, batch_id=body.batch_id
             )
-    except (Busy, OperationalError):
-        # At capacity, or the database is (briefly) unable to take the write: nothing of the
-        # batch was committed, the client sends it again.
+    except (Busy, Collided, OperationalError):
+        # At capacity, colliding again and again with concurrent batches, or the database is
+        # (briefly) unable to take the write (a deadlock victim): nothing of the batch was
+        # committed, the client sends it again.
         response = JsonResponse(
             {
                 "code": "busy",

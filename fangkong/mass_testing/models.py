@@ -125,10 +125,10 @@ class Tube(models.Model):
                 condition=Q(members__lte=models.F("pool_size")), name="mttube_within_pool_size"
             ),
         ]
-        indexes = [
-            *path_indexes("mttube"),
-            models.Index(fields=["round", "result"], name="mttube_round_result_idx"),
-        ]
+        # No index reads `result` or `status`: a lab's result (and a closing tube) is then a
+        # HOT update in place on PostgreSQL (the table keeps free room per page: migration
+        # 0003), without new entries in the barcode, path and key indexes.
+        indexes = path_indexes("mttube")
 
     def __str__(self) -> str:
         return self.barcode
@@ -160,7 +160,10 @@ class Sample(models.Model):
         indexes = [
             *path_indexes("mtsample"),
             models.Index(fields=["person", "sampled_at"], name="mtsample_person_idx"),
-            models.Index(fields=["round", "person"], name="mtsample_round_person_idx"),
+            # Covers the coverage rebuild's per-person pass (read in person order, index only).
+            models.Index(
+                fields=["round", "person", "tube", "sampled_at"], name="mtsample_round_person_cov"
+            ),
             models.Index(fields=["round", "grid"], name="mtsample_round_grid_idx"),
         ]
 
@@ -328,3 +331,22 @@ class Progress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.jurisdiction_path} {self.hour}: {self.sampled}"
+
+
+class OpenMember(models.Model):
+    """A person's place in a tube that is still open, one per person and round: the ingest
+    reads a batch's persons here (not through all their samples, which grow with every
+    round), and the unique constraint refuses a person in two open tubes even when two
+    batches add them at the same moment. Rows go when their tube closes."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "person"], name="mtopen_round_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Person {self.person_id} in open tube {self.tube_id}"

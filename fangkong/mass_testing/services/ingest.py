@@ -12,12 +12,10 @@ tube queue behind each other instead of overfilling it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from fangkong.audit.services import record
 from fangkong.core import clock
@@ -26,14 +24,20 @@ from fangkong.core.errors import Conflict, Invalid
 from fangkong.core.idnumbers import normalise_document_number
 from fangkong.core.perms import Perm
 from fangkong.mass_testing import rules
-from fangkong.mass_testing.models import Round, RoundArea, Site, Tube
+from fangkong.mass_testing.models import Round, Tube
 from fangkong.mass_testing.rules import ScanOutcome
-from fangkong.mass_testing.services._common import area_for, in_round, section
+from fangkong.mass_testing.services import _ingest_db as db
+from fangkong.mass_testing.services._common import in_round, section
 from fangkong.people.protect import doc_index
 from fangkong.policy.sections.mass_testing import AreaType
 
 MAX_BATCH = 5000
 FUTURE_SLACK = dt.timedelta(minutes=10)
+ATTEMPTS = 5
+
+
+class Collided(Conflict):
+    """The batch kept colliding with concurrent ones: the client sends it again (429)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +59,6 @@ class ScanAnswer:
     barcode: str = ""
 
 
-@dataclass(slots=True)
-class _Tube:
-    id: int | None
-    barcode: str
-    status: str
-    members: int
-    pool_size: int
-    kind: str
-    path: str
-    site_id: int | None
-    person_ids: set[int]
-    changed: bool = False
-
-
 def _precheck(scan: ScanIn, rnd: Round, now: dt.datetime) -> str | None:
     if not rules.CLIENT_ID_RE.match(scan.client_id or ""):
         return ScanOutcome.INVALID
@@ -83,9 +73,7 @@ def _precheck(scan: ScanIn, rnd: Round, now: dt.datetime) -> str | None:
     return None
 
 
-def _persons(
-    scans: Sequence[ScanIn],
-) -> tuple[dict[str, tuple[int, str, int | None]], dict[int, tuple[int, str, int | None]]]:
+def _persons(scans: Sequence[ScanIn]) -> tuple[dict[str, db.PersonRef], dict[int, db.PersonRef]]:
     """Persons named in the batch, by document index and by id: (id, path, grid id)."""
     by_doc: dict[str, str] = {}
     for s in scans:
@@ -97,35 +85,19 @@ def _persons(
             if number:
                 by_doc[s.doc_number] = doc_index(number)
     ids = {s.person_id for s in scans if s.person_id is not None}
-    found_doc: dict[str, tuple[int, str, int | None]] = {}
-    found_id: dict[int, tuple[int, str, int | None]] = {}
+    found_doc: dict[str, db.PersonRef] = {}
+    found_id: dict[int, db.PersonRef] = {}
     person = "SELECT id, doc_bidx, jurisdiction_path, grid_id FROM people_person WHERE "
     if by_doc:
-        cond, param = _any("doc_bidx", sorted(set(by_doc.values())), text=True)
-        rows = _fetch(person + cond + " AND merged_into_id IS NULL", [param])
+        cond, param = db.any_of("doc_bidx", sorted(set(by_doc.values())), text=True)
+        rows = db.fetch(person + cond + " AND merged_into_id IS NULL", [param])
         idx = {bidx: (pk, path, grid) for pk, bidx, path, grid in rows}
         found_doc = {raw: idx[b] for raw, b in by_doc.items() if b in idx}
     if ids:
-        cond, param = _any("id", sorted(ids))
-        rows = _fetch(person + cond + " AND merged_into_id IS NULL", [param])
+        cond, param = db.any_of("id", sorted(ids))
+        rows = db.fetch(person + cond + " AND merged_into_id IS NULL", [param])
         found_id = {pk: (pk, path, grid) for pk, _b, path, grid in rows}
     return found_doc, found_id
-
-
-def _any(column: str, values: Sequence[object], *, text: bool = False) -> tuple[str, object]:
-    """`column` in `values` as one parameter (an array, or a JSON list on SQLite): the ORM's
-    IN with a thousand parameters cost more than the query itself."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", list(values)
-    cast = "" if text else "CAST(value AS INTEGER)"
-    sql = f"{column} IN (SELECT {cast or 'value'} FROM json_each(%s))"  # noqa: S608
-    return sql, json.dumps(list(values))
-
-
-def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return list(cur.fetchall())
 
 
 def scans_ingest(
@@ -141,81 +113,65 @@ def scans_ingest(
         raise Invalid("mass_testing.batch_too_big", f"At most {MAX_BATCH} scans per batch")
     if not scans:
         return []
-    status = Round.objects.filter(pk=rnd.pk).values_list("status", flat=True).first()
-    if status != Round.Status.OPEN:
+    ctx = db.round_context(rnd.pk, {s.site_id for s in scans if s.site_id is not None})
+    if ctx.status != Round.Status.OPEN:
         raise Conflict("mass_testing.round_closed", "The round is closed")
     persons = _persons(scans)
-    for attempt in range(3):
+    for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
-                return _ingest(actor, rnd, scans, persons, batch_id)
+                return _ingest(actor, rnd, ctx, scans, persons, batch_id)
         except IntegrityError:
-            # Another batch created one of our new tubes (or stored one of our client ids)
-            # between our read and our insert: run again, it is visible now.
-            if attempt == 2:
-                raise Conflict(
+            # Another batch created one of our new tubes, stored one of our client ids or put
+            # one of our persons in an open tube between our read and our write: run again,
+            # it is visible now.
+            if attempt == ATTEMPTS - 1:
+                raise Collided(
                     "mass_testing.busy", "The batch collided with another; send it again"
                 ) from None
     raise AssertionError("unreachable")
 
 
-def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
+def _new_tube(
+    rnd: Round, ctx: db.RoundContext, barcode: str, site_id: int | None, who: db.PersonRef
+) -> db.TubeRow:
+    """A tube seen for the first time: its pooling from the deepest area containing the site
+    (or the person's home), the rulebook's general rule outside every area."""
+    site_path = ctx.sites.get(site_id) if site_id is not None else None
+    where = site_path or who[1]
+    best: tuple[str, str, int] | None = None
+    for area in ctx.areas:
+        if where.startswith(area[0]) and (best is None or len(area[0]) > len(best[0])):
+            best = area
+    if best is not None:
+        pooling, size = best[1], best[2]
+    else:
+        general = section()[0].pools[AreaType.GENERAL]
+        pooling, size = general.pooling.value, general.pool_size
+    path = site_path or (best[0] if best is not None else who[1])
+    return db.TubeRow(
+        None, barcode, Tube.Status.OPEN, 0, size, rules.tube_kind(pooling), path, site_id
+    )
+
+
+def _ingest(  # noqa: PLR0912, PLR0917 - one pass over the batch, in order
     actor: Actor,
     rnd: Round,
+    ctx: db.RoundContext,
     scans: Sequence[ScanIn],
-    persons: tuple[dict[str, tuple[int, str, int | None]], dict[int, tuple[int, str, int | None]]],
+    persons: tuple[dict[str, db.PersonRef], dict[int, db.PersonRef]],
     batch_id: str,
 ) -> list[ScanAnswer]:
     now = clock.now()
     by_doc, by_id = persons
-    barcodes = sorted({s.barcode for s in scans if s.barcode})
     # Lock the tubes first: a concurrent retry of this batch waits here, then sees our ids.
-    cond, param = _any("barcode", barcodes, text=True)
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    locked = _fetch(
-        "SELECT id, barcode, round_id, status, members, pool_size, kind, jurisdiction_path, "  # noqa: S608
-        f"site_id FROM mass_testing_tube WHERE {cond} ORDER BY barcode{lock}",
-        [param],
-    )
-    tubes: dict[str, _Tube] = {}
-    other_round: set[str] = set()
-    for pk, code, round_id, status, members, size, kind, path, site_id in locked:
-        if round_id != rnd.pk:
-            other_round.add(code)
-            continue
-        tubes[code] = _Tube(pk, code, status, members, size, kind, path, site_id, set())
-    by_pk = {t.id: t for t in tubes.values() if t.id is not None}
-    if by_pk:
-        cond, param = _any("tube_id", sorted(by_pk))
-        for tube_id, person_id in _fetch(
-            f"SELECT tube_id, person_id FROM mass_testing_sample WHERE {cond}",  # noqa: S608
-            [param],
-        ):
-            by_pk[tube_id].person_ids.add(person_id)
-    join = "FROM mass_testing_sample s JOIN mass_testing_tube t ON t.id = s.tube_id"
-    cond, param = _any("s.client_id", sorted({s.client_id for s in scans}), text=True)
-    seen: dict[str, str] = dict(
-        _fetch(
-            f"SELECT s.client_id, t.barcode {join} WHERE s.round_id = %s AND {cond}",
-            [rnd.pk, param],
-        )
-    )
+    tubes, other_round = db.lock_tubes(rnd.pk, sorted({s.barcode for s in scans if s.barcode}))
+    seen = db.seen_client_ids(rnd.pk, [s.client_id for s in scans])
     pids = sorted({p[0] for p in by_doc.values()} | set(by_id))
-    cond, param = _any("s.person_id", pids)
-    open_tube: dict[int, str] = dict(
-        _fetch(
-            f"SELECT s.person_id, t.barcode {join} WHERE s.round_id = %s AND {cond} "
-            "AND t.status = 'open'",
-            [rnd.pk, param],
-        )
-    )
-    sites = {s.pk: s for s in Site.objects.filter(round=rnd)}
-    areas = list(RoundArea.objects.filter(round=rnd))
-    book, _ = section()
-    general = book.pools[AreaType.GENERAL]
+    open_tube, stale = db.open_tubes(rnd.pk, pids)
 
     answers: list[ScanAnswer] = []
-    new_samples: list[tuple[ScanIn, _Tube, tuple[int, str, int | None]]] = []
+    samples: list[tuple[object, ...]] = []
     for scan in scans:
         if scan.client_id in seen:
             answers.append(ScanAnswer(scan.client_id, ScanOutcome.DUPLICATE, seen[scan.client_id]))
@@ -233,8 +189,7 @@ def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
         if scan.barcode in other_round:
             answers.append(ScanAnswer(scan.client_id, ScanOutcome.TUBE_OTHER_ROUND, scan.barcode))
             continue
-        site = sites.get(scan.site_id) if scan.site_id is not None else None
-        if scan.site_id is not None and site is None:
+        if scan.site_id is not None and scan.site_id not in ctx.sites:
             answers.append(ScanAnswer(scan.client_id, ScanOutcome.SITE_UNKNOWN, scan.barcode))
             continue
         tube = tubes.get(scan.barcode)
@@ -252,27 +207,7 @@ def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
             answers.append(ScanAnswer(scan.client_id, outcome, scan.barcode))
             continue
         if tube is None:
-            where = site.jurisdiction_path if site is not None else who[1]
-            area = area_for(areas, where)
-            pooling, size = (
-                (area.pooling, area.pool_size)
-                if area is not None
-                else (general.pooling.value, general.pool_size)
-            )
-            tube = _Tube(
-                None,
-                scan.barcode,
-                Tube.Status.OPEN,
-                0,
-                size,
-                rules.tube_kind(pooling),
-                site.jurisdiction_path
-                if site is not None
-                else (area.jurisdiction_path if area else who[1]),
-                site.pk if site is not None else None,
-                set(),
-            )
-            tubes[scan.barcode] = tube
+            tube = tubes[scan.barcode] = _new_tube(rnd, ctx, scan.barcode, scan.site_id, who)
         tube.members += 1
         tube.person_ids.add(who[0])
         tube.changed = True
@@ -284,84 +219,28 @@ def _ingest(  # noqa: PLR0912, PLR0915 - one pass over the batch, in order
         else:
             open_tube[who[0]] = tube.barcode
         seen[scan.client_id] = scan.barcode
-        new_samples.append((scan, tube, who))
+        samples.append(
+            (scan.barcode, who[0], who[1], who[2], scan.site_id, scan.sampler[:64],
+             scan.sampled_at, scan.client_id)
+        )  # fmt: skip
         answers.append(ScanAnswer(scan.client_id, ScanOutcome.ACCEPTED, scan.barcode))
 
-    if new_samples:
-        _write(rnd, tubes, new_samples, now)
-        accepted = len(new_samples)
+    if samples:
+        accepted = {row[1] for row in samples}
+        db.write(
+            round_id=rnd.pk,
+            tubes=tubes,
+            samples=samples,
+            # The batch's new members whose tube is still open at its end.
+            open_rows=[(p, code) for p, code in open_tube.items() if p in accepted
+                       and tubes[code].status == Tube.Status.OPEN and tubes[code].changed],
+            stale=stale,
+            now=now,
+        )  # fmt: skip
         record(
             actor=actor,
             action="mass_testing.scans_ingest",
             target=rnd,
-            detail={"batch_id": batch_id[:64], "scans": len(scans), "accepted": accepted},
+            detail={"batch_id": batch_id[:64], "scans": len(scans), "accepted": len(samples)},
         )
     return answers
-
-
-SAMPLE_COLUMNS = (
-    "round_id, tube_id, person_id, jurisdiction_path, grid_id, site_id, sampler, sampled_at, "
-    "client_id, received_at"
-)
-TUBE_COLUMNS = (
-    "round_id, barcode, site_id, jurisdiction_path, kind, pool_size, members, status, "
-    "opened_at, closed_at, result, lab"
-)
-
-
-def _write(
-    rnd: Round,
-    tubes: dict[str, _Tube],
-    new_samples: list[tuple[ScanIn, _Tube, tuple[int, str, int | None]]],
-    now: dt.datetime,
-) -> None:
-    """Insert straight through the driver: the ORM's per-object work was most of a batch's
-    time (about 1 ms a scan). PostgreSQL takes the samples by COPY, SQLite by executemany;
-    both inside the batch's transaction."""
-    at = connection.ops.adapt_datetimefield_value
-    stamp = at(now)
-    fresh = [t for t in tubes.values() if t.id is None]
-    with connection.cursor() as cur:
-        if fresh:
-            cur.executemany(
-                f"INSERT INTO mass_testing_tube ({TUBE_COLUMNS}) "  # noqa: S608
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', '')",
-                [
-                    (rnd.pk, t.barcode, t.site_id, t.path, t.kind, t.pool_size, t.members,
-                     t.status, stamp, stamp if t.status == Tube.Status.CLOSED else None)
-                    for t in fresh
-                ],
-            )  # fmt: skip
-            ids = dict(
-                Tube.objects.filter(barcode__in=[t.barcode for t in fresh]).values_list(
-                    "barcode", "pk"
-                )
-            )
-            for t in fresh:
-                t.id = ids[t.barcode]
-        fresh_ids = {id(t) for t in fresh}
-        old = [t for t in tubes.values() if t.changed and id(t) not in fresh_ids]
-        if old:
-            cur.executemany(
-                "UPDATE mass_testing_tube SET members = %s, status = %s, closed_at = %s "
-                "WHERE id = %s",
-                [
-                    (t.members, t.status, stamp if t.status == Tube.Status.CLOSED else None, t.id)
-                    for t in old
-                ],
-            )
-        rows = [
-            (rnd.pk, tube.id, who[0], who[1], who[2], scan.site_id, scan.sampler[:64],
-             at(scan.sampled_at), scan.client_id, stamp)
-            for scan, tube, who in new_samples
-        ]  # fmt: skip
-        if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY mass_testing_sample ({SAMPLE_COLUMNS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cur.executemany(
-                f"INSERT INTO mass_testing_sample ({SAMPLE_COLUMNS}) "  # noqa: S608
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )

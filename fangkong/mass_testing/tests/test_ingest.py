@@ -1,0 +1,143 @@
+"""The sampling ingest's guarantees that depend on the database: the open-member table, and
+concurrent batches on separate connections (threads) that meet on a tube or a person."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import OperationalError, connections
+
+from conftest import Tree
+from fangkong.core.actor import Actor
+from fangkong.mass_testing.models import OpenMember, Round, Sample, Tube
+from fangkong.mass_testing.services import ScanAnswer, ScanIn
+from fangkong.mass_testing.services.ingest import Collided
+from fangkong.mass_testing.tests import factories as f
+from fangkong.people.models import Person
+from fangkong.policy.models import RulebookVersion
+
+
+@pytest.fixture
+def crowd(book: RulebookVersion, two_districts: Tree, system: Actor) -> list[Person]:
+    return [f.person(system, two_districts.grid_a) for _ in range(24)]
+
+
+def test_open_members_follow_the_tube_until_it_closes(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    f.ingest(system, rnd, [f.scan(p, "OPEN0001") for p in crowd[:4]])
+    tube = Tube.objects.get(barcode="OPEN0001")
+    assert set(OpenMember.objects.values_list("person_id", "tube_id")) == {
+        (p.pk, tube.pk) for p in crowd[:4]
+    }
+    answers = f.ingest(system, rnd, [f.scan(p, "OPEN0001") for p in crowd[4:10]])
+    assert [a.outcome for a in answers] == ["accepted"] * 6
+    assert not OpenMember.objects.exists()  # the tube is full, hence closed
+    # Its members are free for the next tube (another day's sampling in the same round).
+    assert f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0002")])[0].outcome == "accepted"
+
+
+def test_a_tube_closed_by_other_means_frees_its_members(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0003")])
+    Tube.objects.filter(barcode="OPEN0003").update(status="closed")  # as a lab result does
+    assert f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0004")])[0].outcome == "accepted"
+    assert list(OpenMember.objects.values_list("person_id", "tube__barcode")) == [
+        (crowd[0].pk, "OPEN0004")
+    ]
+
+
+def test_closing_a_tube_and_moving_a_member_in_one_batch(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0005")])
+    answers = f.ingest(
+        system,
+        rnd,
+        [f.scan(crowd[1], "OPEN0005", close_tube=True), f.scan(crowd[0], "OPEN0006")],
+    )
+    assert [a.outcome for a in answers] == ["accepted", "accepted"]
+    assert list(OpenMember.objects.values_list("person_id", "tube__barcode")) == [
+        (crowd[0].pk, "OPEN0006")
+    ]
+
+
+def _concurrently(system: Actor, rnd: Round, batches: list[list[ScanIn]]) -> list[list[str]]:
+    """Each batch on its own thread and connection, started together; a batch refused for
+    load (what the API answers 429) is sent again, as a client does."""
+    barrier = threading.Barrier(len(batches))
+    answers: list[list[ScanAnswer]] = [[] for _ in batches]
+    failures: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(50):
+                try:
+                    answers[i] = f.ingest(system, rnd, batches[i])
+                    return
+                except (OperationalError, Collided):
+                    continue
+            raise AssertionError("never admitted")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+    return [[a.outcome for a in batch] for batch in answers]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_creating_the_same_new_tube_never_overfill_it(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    for n in range(4):
+        code = f"RACE{n:04d}"
+        first = [f.scan(p, code) for p in crowd[:6]]
+        second = [f.scan(p, code) for p in crowd[6:12]]
+        outcomes = _concurrently(system, rnd, [first, second])
+        flat = outcomes[0] + outcomes[1]
+        assert flat.count("accepted") == 10, outcomes
+        assert flat.count("tube_closed") == 2, outcomes
+        tube = Tube.objects.get(barcode=code)
+        assert (tube.members, tube.status) == (10, "closed")
+        assert Sample.objects.filter(tube=tube).count() == 10
+    assert not OpenMember.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_person_sent_into_two_new_tubes_at_once_lands_in_one(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    for n, p in enumerate(crowd[:4]):
+        outcomes = _concurrently(
+            system, rnd, [[f.scan(p, f"TWOA{n:04d}")], [f.scan(p, f"TWOB{n:04d}")]]
+        )
+        assert sorted(outcomes[0] + outcomes[1]) == ["accepted", "in_other_open_tube"], outcomes
+        assert Sample.objects.filter(person=p).count() == 1
+        assert OpenMember.objects.filter(person=p).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_twice_at_once_is_counted_once(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    batch = [f.scan(p, f"SAME{i // 5:04d}") for i, p in enumerate(crowd[:20])]
+    outcomes = _concurrently(system, rnd, [batch, batch])
+    assert sorted(outcomes[0] + outcomes[1]) == ["accepted"] * 20 + ["duplicate"] * 20
+    assert Sample.objects.count() == 20
+    assert sum(Tube.objects.values_list("members", flat=True)) == 20
