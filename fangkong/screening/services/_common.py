@@ -37,6 +37,7 @@ ADDRESS_MAX = 300
 PLACE_MAX = 200
 ROUTE_MAX = 500
 NOTE_MAX = 500
+_CLASSES = frozenset(ReturneeClass.values)  # `.values` builds a new list per call
 
 
 def facts_of(a: Arrival) -> rules.Facts:
@@ -129,7 +130,7 @@ def entry_of(
     except ValueError as exc:
         raise Invalid("screening.doc_type", "Unknown document type", field="doc_type") from exc
     phone_text = fold(str(phone or ""))
-    if returnee_class not in ReturneeClass.values:
+    if returnee_class not in _CLASSES:
         raise Invalid("screening.class", "Unknown returnee class", field="returnee_class")
     return Entry(
         doc_type=str(doc_type or idnumbers.DocType.RESIDENT_ID),
