@@ -36,27 +36,55 @@ class Placer:
     children: dict[int, list[Node]] = field(default_factory=dict)
     grids_below: dict[int, list[Node]] = field(default_factory=dict)
     by_id: dict[int, Node] = field(default_factory=dict)
+    _names: dict[int, tuple[Names, Names]] = field(default_factory=dict)
 
     def place(self, address: str) -> tuple[Node, bool]:
         """(node, placed): the grid and True, or the deepest node found and False."""
         text = squeeze(address or "")
         node = self.root
-        while node.level < Level.GRID:
-            kids = self.children.get(node.id, [])
-            hits = [k for k in kids if k.name and k.name in text]
+        while node.level < _GRID:
+            kids, grandkids = self._below(node.id)
+            hits = [hit for hit in kids if hit[0] in text]
             if not hits:
                 # Addresses often leave out one level (南海街道海滨社区 without the district).
-                grandkids = [g for k in kids for g in self.children.get(k.id, [])]
-                hits = [g for g in grandkids if g.name and g.name in text]
+                hits = [hit for hit in grandkids if hit[0] in text]
             if not hits:
                 break
-            node = max(hits, key=lambda k: len(k.name))
-        if node.level == Level.GRID:
+            # The longest name found; the first of them on a tie.
+            node = hits[0][1] if len(hits) == 1 else max(hits, key=_name_length)[1]
+        if node.level == _GRID:
             return node, True
         grids = self.grids_below.get(node.id, [])
         if len(grids) == 1:
             return grids[0], True
         return node, False
+
+    def _below(self, node_id: int) -> tuple[Names, Names]:
+        """The names of a node's children and grandchildren, each name once (with the first
+        node bearing it: nodes of one name are found together, and the first wins)."""
+        found = self._names.get(node_id)
+        if found is None:
+            kids = self.children.get(node_id, [])
+            grandkids = [g for k in kids for g in self.children.get(k.id, [])]
+            found = (_distinct(kids), _distinct(grandkids))
+            self._names[node_id] = found
+        return found
+
+
+Names = tuple[tuple[str, Node], ...]
+_GRID = int(Level.GRID)  # an enum member's lookup costs more than the comparison
+
+
+def _name_length(hit: tuple[str, Node]) -> int:
+    return len(hit[0])
+
+
+def _distinct(nodes: list[Node]) -> Names:
+    first: dict[str, Node] = {}
+    for n in nodes:
+        if n.name:
+            first.setdefault(n.name, n)
+    return tuple(first.items())
 
 
 def placer_for(root: Jurisdiction) -> Placer:
