@@ -13,6 +13,7 @@ someone else, whom a later restore must not shred.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -24,6 +25,12 @@ from django.conf import settings
 from fangkong.core import clock
 
 VERSION = 1
+TOMBSTONE = "purged:"  # what a shredded row's document index becomes, followed by its id
+
+
+def stamp(at: dt.datetime) -> str:
+    """A creation time as the ledger writes it: UTC, microseconds."""
+    return at.astimezone(dt.UTC).isoformat()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ class Category(StrEnum):
     NOTIFICATION = "notification"  # in-app notifications
     OUTBOUND_MESSAGE = "outbound_message"  # SMS and e-mail log with the recipient's number
     DONE_JOB = "done_job"  # finished background jobs (their payloads name records)
+    ARRIVAL = "arrival"  # an arrival's identity (screening) and its assist items
+    SENTINEL_RECORD = "sentinel_record"  # a pharmacy or clinic register line's buyer (sentinel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,20 @@ def policy() -> list[Rule]:
             settings.FANGKONG_RETENTION_OUTBOUND_DAYS,
             "the message's sending",
             "delete",
+        ),
+        Rule(
+            Category.ARRIVAL,
+            settings.FANGKONG_RETENTION_ARRIVAL_DAYS,
+            "the arrival's verification (verified, not reached or transferred)",
+            "crypto-shred name, document number, phone, address, notes and the document's "
+            "blind indexes (also on its assist items); the row and the board's counts stay",
+        ),
+        Rule(
+            Category.SENTINEL_RECORD,
+            settings.FANGKONG_RETENTION_SENTINEL_DAYS,
+            "the register line's filing",
+            "crypto-shred the buyer's (and proxy's) name, document number, phone, their blind "
+            "indexes and the free-text history; the line's counts and the daily series stay",
         ),
         Rule(
             Category.DONE_JOB,

@@ -29,13 +29,16 @@ from fangkong.core.actor import Actor
 from fangkong.core.errors import Conflict, Invalid, NotAllowed
 from fangkong.jobs.models import Job
 from fangkong.maintenance import ledger
+from fangkong.maintenance.held import BY_LABEL, HELD, held_purge, held_reapply
+from fangkong.maintenance.ledger import TOMBSTONE, stamp
 from fangkong.maintenance.models import PurgeRecord
 from fangkong.maintenance.policy import Category, cutoffs
 from fangkong.notifications.models import Notification, OutboundMessage
 from fangkong.people.models import Person, PersonNote
+from fangkong.tracing.models import Case, Contact
+from fangkong.tracing.rules import ContactStatus
 
 PERSON = "people.person"
-TOMBSTONE = "purged:"
 # A control order that still binds the person, or may: its person is not purged.
 _LIVE_ORDER = [OrderStatus.PENDING_APPROVAL, OrderStatus.ISSUED, OrderStatus.IN_EFFECT]
 _ENDED_ORDER = [s for s in OrderStatus.values if s not in _LIVE_ORDER]
@@ -70,10 +73,20 @@ def _not_purged() -> Q:
     return ~Q(doc_bidx__startswith=TOMBSTONE)
 
 
-def _open_work(person_ref: Any) -> Exists:
+def _open_work(person_ref: Any) -> Q:
     """Work that still needs the person's data. A module that adds open work about a person
     (a case under investigation, a contact to trace) adds its test here."""
-    return Exists(Assignment.objects.filter(person=person_ref, closed_at__isnull=True))
+    return (
+        Q(Exists(Assignment.objects.filter(person=person_ref, closed_at__isnull=True)))
+        | Q(Exists(Case.objects.filter(person=person_ref, status=Case.Status.OPEN)))
+        | Q(
+            Exists(
+                Contact.objects.filter(person=person_ref, case__status=Case.Status.OPEN).exclude(
+                    status=ContactStatus.DISMISSED
+                )
+            )
+        )
+    )
 
 
 def persons_past_retention(cutoff: dt.datetime) -> QuerySet[Person]:
@@ -113,11 +126,6 @@ def _shred(ids: list[int], *, now: dt.datetime) -> int:
             updated_at=now,
         )
     )
-
-
-def stamp(at: dt.datetime) -> str:
-    """A creation time as the ledger writes it: UTC, microseconds."""
-    return at.astimezone(dt.UTC).isoformat()
 
 
 def _purge_chunk(
@@ -243,6 +251,7 @@ def retention_run(
             Category.PERSON.value: persons.count(),
             Category.MERGED_DUPLICATE.value: duplicates.count(),
             Category.ORDER_NOTE.value: _ended_orders(cut[Category.ORDER_NOTE]).count(),
+            **{h.category.value: h.past(cut[h.category]).count() for h in HELD},
             **{c.value: qs.count() for c, qs in timed.items()},
         }
     else:
@@ -256,6 +265,10 @@ def retention_run(
         report.counts[Category.ORDER_NOTE.value] = _clear_order_notes(
             cut[Category.ORDER_NOTE], chunk_size=chunk_size
         )
+        for held in HELD:
+            report.counts[held.category.value] = held_purge(
+                held, cut[held.category], run_id=report.run_id, chunk_size=chunk_size
+            )
         for category, qs in timed.items():
             report.counts[category.value] = _delete_chunked(qs, chunk_size=chunk_size)
         with transaction.atomic():
@@ -320,6 +333,12 @@ def ledger_reapply(*, actor: Actor, chunk_size: int = 2000) -> int:
     now = clock.now()
     total, runs = 0, set()
     for entry in ledger.entries():
+        if entry.category in BY_LABEL:
+            shredded = held_reapply(entry)
+            total += shredded
+            if shredded:
+                runs.add(entry.run)
+            continue
         if entry.category != PERSON:
             continue
         named = dict(zip(entry.ids, entry.created, strict=True))

@@ -258,7 +258,7 @@ def test_the_ledger_reapplies_to_the_same_row_only(
         category=retention.PERSON,
         reason="erasure",
         ids=[same.pk, reused.pk],
-        created=[retention.stamp(same.created_at), "2021-01-01T00:00:00+00:00"],
+        created=[ledger.stamp(same.created_at), "2021-01-01T00:00:00+00:00"],
     )
     assert retention.ledger_reapply(actor=system) == 1
     assert Person.objects.get(pk=same.pk).name == ""
