@@ -66,3 +66,11 @@ def paths_sql(column: str, paths: list[str], params: list[Any]) -> str:
             parts.append(f"{column} LIKE %s")
             params.append(root + "%")
     return "(" + " OR ".join(parts) + ")"
+
+
+def big_statements(cur: Any) -> None:
+    """Memory for the round's few whole-city statements (hash joins and aggregates over
+    millions of rows), for the current transaction only; SQLite needs no setting."""
+    if connection.vendor == "postgresql":
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute("SET LOCAL jit = off")  # compiling costs more than it saves here

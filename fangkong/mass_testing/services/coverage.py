@@ -8,6 +8,8 @@ excused and not sampled anyway. Sampled: residents with at least one sample in t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
@@ -19,7 +21,12 @@ from fangkong.core.actor import Actor, require
 from fangkong.core.perms import Perm
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.mass_testing.models import Coverage, Round, RoundArea
-from fangkong.mass_testing.services._common import SUBJECT_ROUND, in_round, paths_sql
+from fangkong.mass_testing.services._common import (
+    SUBJECT_ROUND,
+    big_statements,
+    in_round,
+    paths_sql,
+)
 
 UNSAMPLED_KIND = "sample_unsampled"
 
@@ -30,57 +37,116 @@ def _hour_sql(column: str) -> str:
     return f"date_trunc('hour', {column})"
 
 
+# Share of the registry's grids from which a rebuild reads the whole registry in key order.
+WHOLE_REGISTRY_SHARE = 0.5
+
+
+def _most_of_registry(grids_sql: str, params: list[Any]) -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT SUM(CASE WHEN {grids_sql} THEN 1 ELSE 0 END), COUNT(*) "  # noqa: S608
+            "FROM jurisdictions_jurisdiction g WHERE g.level = %s",
+            [*params, Level.GRID],
+        )
+        inside, total = cur.fetchone()
+    return bool(total) and (inside or 0) >= WHOLE_REGISTRY_SHARE * total
+
+
+@contextmanager
+def _one_pass(cur: Any) -> Iterator[None]:
+    """PostgreSQL: the plan the rebuild is written for. Parallel workers would each repeat
+    the whole per-person pass (it is the inner side of a merge join), and the planner's guess
+    of the (grid, hour) groups is far too high, so it would sort ten million rows on disk
+    instead of hashing tens of thousands of groups."""
+    pg = connection.vendor == "postgresql"
+    if pg:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cur.execute("SET LOCAL enable_sort = off")
+    yield  # (after an error the transaction is aborted, and its settings end with it)
+    if pg:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+        cur.execute("SET LOCAL enable_sort TO DEFAULT")
+
+
 @transaction.atomic
 def coverage_refresh(*, rnd: Round) -> int:
     """Rebuild the round's coverage and progress rows; returns the number of grids.
-    Background work (system): no actor, no audit row (it derives, it does not decide)."""
+    Background work (system): no actor, no audit row (it derives, it does not decide).
+
+    One pass: the round's samples are read in person order from the covering (round, person,
+    tube, sampled_at) index and reduced to one row per resident (first sampling time, first
+    tube, number of samples), merged with the residents in key order, and summed per grid and
+    first hour into a small temporary table (tens of thousands of rows for 20,000 grids);
+    the coverage rows and the progress rows are both sums of it. A resident with one sample
+    (nearly all) reads the result of that tube; one with several reads all their tubes."""
     Round.objects.select_for_update().filter(pk=rnd.pk).first()  # one rebuild at a time
-    where_params: list[Any] = []
     areas = list(RoundArea.objects.filter(round=rnd).values_list("jurisdiction_path", flat=True))
-    where = paths_sql("p.jurisdiction_path", areas, where_params)
-    sample_agg = (
-        "SELECT s.person_id, MAX(CASE WHEN t.result <> 'pending' THEN 1 ELSE 0 END) AS back, "
-        "MAX(CASE WHEN t.result = 'positive' THEN 1 ELSE 0 END) AS pos "
-        "FROM mass_testing_sample s JOIN mass_testing_tube t ON t.id = s.tube_id "
-        "WHERE s.round_id = %s GROUP BY s.person_id"
+    where_params: list[Any] = []
+    grids_sql = paths_sql("g.path", areas, where_params)
+    # A round over most of the registry reads every resident in key order (merged with the
+    # samples, no hash of ten million rows); a smaller one picks its grids' residents first.
+    # Both keep only the round's grids when the rows are written.
+    inner_join, inner_params = "", []
+    if not _most_of_registry(grids_sql, where_params):
+        inner_join = f"JOIN jurisdictions_jurisdiction g ON g.id = p.grid_id AND {grids_sql}"
+        inner_params = where_params
+    # 2: a positive tube, 1: a result back, 0: none yet.
+    state = (
+        "CASE WHEN {t}.result = 'positive' THEN 2 WHEN {t}.result <> 'pending' THEN 1 ELSE 0 END"
     )
-    insert = f"""
-        INSERT INTO mass_testing_coverage
-            (round_id, grid_id, jurisdiction_path, due, sampled, resulted, positive, excused)
-        SELECT %s, p.grid_id, MIN(g.path),
-            SUM(CASE WHEN e.person_id IS NULL OR sa.person_id IS NOT NULL THEN 1 ELSE 0 END),
-            SUM(CASE WHEN sa.person_id IS NOT NULL THEN 1 ELSE 0 END),
-            SUM(COALESCE(sa.back, 0)),
-            SUM(COALESCE(sa.pos, 0)),
-            SUM(CASE WHEN e.person_id IS NOT NULL AND sa.person_id IS NULL THEN 1 ELSE 0 END)
-        FROM people_person p
-        JOIN jurisdictions_jurisdiction g ON g.id = p.grid_id
-        LEFT JOIN ({sample_agg}) sa ON sa.person_id = p.id
-        LEFT JOIN mass_testing_excusal e ON e.round_id = %s AND e.person_id = p.id
-        WHERE p.merged_into_id IS NULL AND {where}
-        GROUP BY p.grid_id
+    hour = _hour_sql("q.first_at")
+    per_grid_hour = f"""
+        CREATE TEMP TABLE mt_cover_gh AS
+        SELECT q.grid_id AS grid_id, {hour} AS hour,
+            SUM(CASE WHEN q.exc IS NULL OR q.sp IS NOT NULL THEN 1 ELSE 0 END) AS due,
+            SUM(CASE WHEN q.sp IS NOT NULL THEN 1 ELSE 0 END) AS sampled,
+            SUM(CASE WHEN q.state >= 1 THEN 1 ELSE 0 END) AS resulted,
+            SUM(CASE WHEN q.state = 2 THEN 1 ELSE 0 END) AS positive,
+            SUM(CASE WHEN q.exc IS NOT NULL AND q.sp IS NULL THEN 1 ELSE 0 END) AS excused
+        FROM (
+            SELECT p.grid_id, sa.first_at, sa.person_id AS sp, e.person_id AS exc,
+                CASE WHEN sa.n > 1 THEN (
+                    SELECT MAX({state.format(t="t2")}) FROM mass_testing_sample s2
+                    JOIN mass_testing_tube t2 ON t2.id = s2.tube_id
+                    WHERE s2.round_id = %s AND s2.person_id = p.id
+                ) ELSE {state.format(t="t")} END AS state
+            FROM people_person p {inner_join}
+            LEFT JOIN (
+                SELECT s.person_id, MIN(s.sampled_at) AS first_at, MIN(s.tube_id) AS tube_id,
+                    COUNT(*) AS n
+                FROM mass_testing_sample s WHERE s.round_id = %s GROUP BY s.person_id
+            ) sa ON sa.person_id = p.id
+            LEFT JOIN mass_testing_tube t ON t.id = sa.tube_id
+            LEFT JOIN mass_testing_excusal e ON e.round_id = %s AND e.person_id = p.id
+            WHERE p.merged_into_id IS NULL AND p.grid_id IS NOT NULL
+        ) q
+        GROUP BY q.grid_id, {hour}
     """  # noqa: S608
-    first = (
-        "SELECT s.person_id, MIN(s.sampled_at) AS first_at, MIN(s.jurisdiction_path) AS path "
-        "FROM mass_testing_sample s WHERE s.round_id = %s GROUP BY s.person_id"
-    )
-    progress = f"""
-        INSERT INTO mass_testing_progress (round_id, jurisdiction_path, hour, sampled)
-        SELECT %s, g.path, {_hour_sql("f.first_at")}, COUNT(*)
-        FROM ({first}) f
-        JOIN people_person p ON p.id = f.person_id
-        JOIN jurisdictions_jurisdiction g ON g.id = p.grid_id
-        WHERE p.merged_into_id IS NULL AND __G_WHERE__
-        GROUP BY g.path, {_hour_sql("f.first_at")}
-    """  # noqa: S608
-    g_where = paths_sql("g.path", areas, [])
-    progress = progress.replace("__G_WHERE__", g_where)
     with connection.cursor() as cur:
+        big_statements(cur)
+        cur.execute("DROP TABLE IF EXISTS mt_cover_gh")
+        with _one_pass(cur):
+            cur.execute(per_grid_hour, [rnd.pk, *inner_params, rnd.pk, rnd.pk])
         cur.execute("DELETE FROM mass_testing_coverage WHERE round_id = %s", [rnd.pk])
         cur.execute("DELETE FROM mass_testing_progress WHERE round_id = %s", [rnd.pk])
-        cur.execute(insert, [rnd.pk, rnd.pk, rnd.pk, *where_params])
+        cur.execute(
+            "INSERT INTO mass_testing_coverage "  # noqa: S608 - paths_sql binds the paths
+            "(round_id, grid_id, jurisdiction_path, due, sampled, resulted, positive, excused) "
+            "SELECT %s, c.grid_id, g.path, c.due, c.sampled, c.resulted, c.positive, c.excused "
+            "FROM (SELECT grid_id, SUM(due) AS due, SUM(sampled) AS sampled, SUM(resulted) AS resulted, "
+            "SUM(positive) AS positive, SUM(excused) AS excused FROM mt_cover_gh GROUP BY grid_id) c "
+            f"JOIN jurisdictions_jurisdiction g ON g.id = c.grid_id AND {grids_sql}",
+            [rnd.pk, *where_params],
+        )
         grids = int(cur.rowcount)
-        cur.execute(progress, [rnd.pk, rnd.pk, *where_params])
+        cur.execute(
+            "INSERT INTO mass_testing_progress (round_id, jurisdiction_path, hour, sampled) "  # noqa: S608
+            "SELECT %s, g.path, c.hour, SUM(c.sampled) FROM mt_cover_gh c "
+            f"JOIN jurisdictions_jurisdiction g ON g.id = c.grid_id AND {grids_sql} "
+            "WHERE c.hour IS NOT NULL GROUP BY g.path, c.hour",
+            [rnd.pk, *where_params],
+        )
+        cur.execute("DROP TABLE mt_cover_gh")
     Round.objects.filter(pk=rnd.pk).update(coverage_at=clock.now())
     return grids
 

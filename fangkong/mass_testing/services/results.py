@@ -28,7 +28,12 @@ from fangkong.core.uploads import CSV, XLSX, check_upload, table_rows
 from fangkong.jobs.services import enqueue
 from fangkong.mass_testing import rules
 from fangkong.mass_testing.models import LabReport
-from fangkong.mass_testing.services._common import POOL_HOLD_JOB, SINGLE_POSITIVE_JOB, paths_sql
+from fangkong.mass_testing.services._common import (
+    POOL_HOLD_JOB,
+    SINGLE_POSITIVE_JOB,
+    big_statements,
+    paths_sql,
+)
 from fangkong.policy.rules import deadline
 from fangkong.policy.schema import Duty
 from fangkong.policy.selectors import rulebook_in_force
@@ -219,7 +224,14 @@ def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) ->
             "positives": report.positives,
         },
     )
-    for pool_id in new_pools:
+    enqueue_followups(new_pools, singles)
+    return report
+
+
+def enqueue_followups(pools: Sequence[int], singles: Sequence[int]) -> None:
+    """One hold job per new positive pool and one case job per positive single tube, in the
+    caller's transaction (they run once it commits)."""
+    for pool_id in pools:
         enqueue(
             name=POOL_HOLD_JOB,
             payload={"pool_id": pool_id},
@@ -231,7 +243,6 @@ def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) ->
             payload={"tube_id": tube_id},
             dedupe_key=f"{SINGLE_POSITIVE_JOB}:{tube_id}",
         )
-    return report
 
 
 def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[int], list[int]]:
@@ -249,39 +260,25 @@ def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[
     due = deadline(in_force.book, Duty.RETEST_POSITIVE_POOL, from_=now)
     ops = connection.ops
     at, due_at = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
+    # One pass decides every line's outcome: unknown tube; two different results for one tube
+    # in this batch (neither believed); a result already recorded (the same: repeat, another:
+    # conflict); else the tube's first line matches and later ones repeat it.
+    outcome = (
+        "UPDATE mass_testing_labreport AS lr SET tube_id = x.tube_id, "  # noqa: S608
+        "jurisdiction_path = COALESCE(x.path, lr.jurisdiction_path), outcome = x.outcome FROM ("
+        "SELECT l.id, t.id AS tube_id, t.jurisdiction_path AS path, CASE "
+        "WHEN t.id IS NULL THEN 'unknown_tube' "
+        "WHEN MIN(l.result) OVER w <> MAX(l.result) OVER w THEN 'conflict' "
+        "WHEN t.result <> 'pending' THEN CASE WHEN t.result = l.result THEN 'repeat' ELSE 'conflict' END "
+        "WHEN ROW_NUMBER() OVER (PARTITION BY t.id ORDER BY l.id) = 1 THEN 'matched' "
+        "ELSE 'repeat' END AS outcome "
+        "FROM mass_testing_labreport l LEFT JOIN mass_testing_tube t "
+        f"ON t.barcode = l.barcode AND {tube_scope} "
+        "WHERE l.source = %s AND l.outcome = 'received' WINDOW w AS (PARTITION BY t.id)"
+        ") x WHERE lr.id = x.id"
+    )
     steps: list[tuple[str, list[Any]]] = [
-        (
-            "UPDATE mass_testing_labreport AS lr SET tube_id = t.id, "  # noqa: S608
-            "jurisdiction_path = t.jurisdiction_path FROM mass_testing_tube t "
-            f"WHERE t.barcode = lr.barcode AND lr.source = %s AND {tube_scope}",
-            [source, *scope_params],
-        ),
-        (
-            "UPDATE mass_testing_labreport SET outcome = 'unknown_tube' WHERE source = %s AND tube_id IS NULL",
-            [source],
-        ),
-        # Two different results for one tube in the same batch: neither is believed.
-        (
-            "UPDATE mass_testing_labreport SET outcome = 'conflict' WHERE source = %s AND outcome = 'received' "
-            "AND tube_id IN (SELECT tube_id FROM mass_testing_labreport WHERE source = %s AND tube_id IS NOT NULL "
-            "GROUP BY tube_id HAVING COUNT(DISTINCT result) > 1)",
-            [source, source],
-        ),
-        (
-            "UPDATE mass_testing_labreport AS lr SET outcome = CASE WHEN t.result = lr.result THEN 'repeat' "
-            "ELSE 'conflict' END FROM mass_testing_tube t WHERE t.id = lr.tube_id AND lr.source = %s "
-            "AND lr.outcome = 'received' AND t.result <> 'pending'",
-            [source],
-        ),
-        (
-            "UPDATE mass_testing_labreport AS lr SET outcome = 'matched' FROM (SELECT MIN(id) AS id FROM mass_testing_labreport "
-            "WHERE source = %s AND outcome = 'received' GROUP BY tube_id) m WHERE lr.id = m.id",
-            [source],
-        ),
-        (
-            "UPDATE mass_testing_labreport SET outcome = 'repeat' WHERE source = %s AND outcome = 'received'",
-            [source],
-        ),
+        (outcome, [*scope_params, source]),
         (
             "UPDATE mass_testing_tube AS t SET result = lr.result, ct_value = lr.ct_value, "
             "result_at = lr.tested_at, lab = lr.lab, status = 'closed', "
@@ -307,6 +304,7 @@ def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[
         ),
     ]
     with connection.cursor() as cur:
+        big_statements(cur)
         for sql, params in steps:
             cur.execute(sql, params)
         cur.execute(

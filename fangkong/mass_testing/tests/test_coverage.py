@@ -14,6 +14,7 @@ from fangkong.core.errors import Invalid, NotFound
 from fangkong.core.scope import Scope
 from fangkong.mass_testing import selectors, services
 from fangkong.mass_testing.models import Coverage, Excusal, Progress, Sample, Tube
+from fangkong.mass_testing.services import coverage
 from fangkong.mass_testing.tests import factories as f
 from fangkong.people.models import Person
 from fangkong.policy.models import RulebookVersion
@@ -43,9 +44,16 @@ def _brute(rnd_id: int, people: list[Person], area_prefix: str) -> dict[int, tup
     return {k: tuple(v) for k, v in out.items()}
 
 
+@pytest.mark.parametrize("whole_registry_share", [0.0, 1.01])
 def test_coverage_equals_a_brute_force_count(
-    two_districts: Tree, system: Actor, city: list[Person]
+    two_districts: Tree,
+    system: Actor,
+    city: list[Person],
+    whole_registry_share: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Both plans: the whole registry in key order, and the round's grids picked first.
+    monkeypatch.setattr(coverage, "WHOLE_REGISTRY_SHARE", whole_registry_share)
     rnd = f.round_(system, two_districts)
     rng = random.Random(7)
     in_a = [p for p in city if p.jurisdiction_path.startswith(two_districts.district_a.path)]
@@ -57,11 +65,19 @@ def test_coverage_equals_a_brute_force_count(
             rnd,
             [f.scan(p, f"COV{i:05d}", close_tube=j == len(group) - 1) for j, p in enumerate(group)],
         )
+    # Sampled twice (their first tubes are closed): once more into a tube that comes back
+    # positive, and once more into a tube still pending.
+    f.ingest(system, rnd, [f.scan(sampled[1], "COV00099", close_tube=True)])
+    f.ingest(system, rnd, [f.scan(sampled[4], "COV00098", close_tube=True)])
     services.results_submit(
         actor=system,
         lab="lab",
         batch_id="cov",
-        results=[f.result("COV00000", "negative"), f.result("COV00003", "positive")],
+        results=[
+            f.result("COV00000", "negative"),
+            f.result("COV00003", "positive"),
+            f.result("COV00099", "positive"),
+        ],
     )
     unsampled = [p for p in in_a if p not in sampled]
     services.excusal_record(actor=system, rnd=rnd, person=unsampled[0], reason="bedridden")
@@ -74,7 +90,9 @@ def test_coverage_equals_a_brute_force_count(
         c.grid_id: (c.due, c.sampled, c.resulted, c.positive, c.excused)
         for c in Coverage.objects.filter(round=rnd)
     }
+    assert Sample.objects.filter(person=sampled[1]).count() == 2
     assert got == _brute(rnd.pk, city, two_districts.district_a.path)
+    assert sum(row[3] for row in got.values()) == 3 + 1  # tube COV00003's three, and sampled[1]
     assert grids == 2
     assert two_districts.grid_b.pk not in got
     total, children, node = selectors.coverage(scope=Scope.system(), rnd=rnd)
