@@ -87,15 +87,30 @@ def _persons(scans: Sequence[ScanIn]) -> tuple[dict[str, db.PersonRef], dict[int
     ids = {s.person_id for s in scans if s.person_id is not None}
     found_doc: dict[str, db.PersonRef] = {}
     found_id: dict[int, db.PersonRef] = {}
-    person = "SELECT id, doc_bidx, jurisdiction_path, grid_id FROM people_person WHERE "
+    person = (
+        "SELECT id, doc_bidx, jurisdiction_path, grid_id FROM people_person "
+        "WHERE merged_into_id IS NULL AND "
+    )
     if by_doc:
-        cond, param = db.any_of("doc_bidx", sorted(set(by_doc.values())), text=True)
-        rows = db.fetch(person + cond + " AND merged_into_id IS NULL", [param])
+        rows = db.lookup(
+            sorted(set(by_doc.values())),
+            pg_type="text",
+            inner=person + "doc_bidx = v.k",
+            column="doc_bidx",
+            outer=person + "{cond}",
+            params=[],
+        )
         idx = {bidx: (pk, path, grid) for pk, bidx, path, grid in rows}
         found_doc = {raw: idx[b] for raw, b in by_doc.items() if b in idx}
     if ids:
-        cond, param = db.any_of("id", sorted(ids))
-        rows = db.fetch(person + cond + " AND merged_into_id IS NULL", [param])
+        rows = db.lookup(
+            sorted(ids),
+            pg_type="bigint",
+            inner=person + "id = v.k",
+            column="id",
+            outer=person + "{cond}",
+            params=[],
+        )
         found_id = {pk: (pk, path, grid) for pk, _b, path, grid in rows}
     return found_doc, found_id
 
@@ -220,7 +235,7 @@ def _ingest(  # noqa: PLR0912, PLR0917 - one pass over the batch, in order
             open_tube[who[0]] = tube.barcode
         seen[scan.client_id] = scan.barcode
         samples.append(
-            (scan.barcode, who[0], who[1], who[2], scan.site_id, scan.sampler[:64],
+            (scan.barcode, who[0], who[1], who[2], scan.site_id, scan.sampler[:64].replace("\x00", ""),
              scan.sampled_at, scan.client_id)
         )  # fmt: skip
         answers.append(ScanAnswer(scan.client_id, ScanOutcome.ACCEPTED, scan.barcode))

@@ -67,6 +67,15 @@ def test_closing_a_tube_and_moving_a_member_in_one_batch(
     ]
 
 
+def test_free_text_is_stored_as_sent(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    rnd = f.round_(system, two_districts)
+    sampler = "王\t5号\\台\n夜班\r\\N\x00"
+    f.ingest(system, rnd, [f.scan(crowd[0], "TEXT0001", sampler=sampler)])
+    assert Sample.objects.get().sampler == sampler.replace("\x00", "")
+
+
 def _concurrently(system: Actor, rnd: Round, batches: list[list[ScanIn]]) -> list[list[str]]:
     """Each batch on its own thread and connection, started together; a batch refused for
     load (what the API answers 429) is sent again, as a client does."""
