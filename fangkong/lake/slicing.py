@@ -74,6 +74,16 @@ def _metadata(path: Path) -> pq.FileMetaData:
     return _cached(_META, path, lambda: pq.read_metadata(path))
 
 
+def _open(path: Path) -> pq.ParquetFile:
+    """The file, with its footer parsed once per process."""
+    hit = _META.get(path)
+    if hit is not None and hit[0] == path.stat().st_mtime:
+        return pq.ParquetFile(path, metadata=hit[1])
+    handle = pq.ParquetFile(path)
+    _cached(_META, path, lambda: handle.metadata)
+    return handle
+
+
 def _footer_bounds(path: Path, column: str) -> _Bounds:
     return _cached(_BOUNDS, path, lambda: bounds.row_group_bounds(_metadata(path), column))
 
@@ -111,7 +121,7 @@ def _read_sorted(
     groups = np.unique(spans(first, last)).tolist()
     if not groups:
         return spec.schema.empty_table()
-    with pq.ParquetFile(path, metadata=_metadata(path)) as handle:
+    with _open(path) as handle:
         table = handle.read_row_groups(groups, columns=spec.schema.names, use_threads=False)
     keys = composite(table.column(column).to_numpy(), table.column(spec.time).to_numpy())
     mask = _ranges_mask(keys, composite(ids, lo), composite(ids, hi))
