@@ -294,9 +294,19 @@ class TrajectoryEntry(models.Model):
 
 
 class CopresenceRun(models.Model):
-    """One run of the co-presence engine for a case (or a close contact's second degree)."""
+    """One run of the co-presence engine for a case (or a close contact's second degree).
+
+    A run asked for from the page is queued and done by the worker (`tracing.copresence` job):
+    it shows its progress meanwhile (services.copresence.run_progress)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        DONE = "done", _("Finished")  # not "Done": the clocks' column already says that
+        FAILED = "failed", _("Failed")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    error = models.CharField(max_length=300, blank=True)  # why a run failed
     jurisdiction_path = models.CharField(max_length=255)
     degree = models.PositiveSmallIntegerField(default=1)
     window_start = models.DateTimeField()
@@ -306,7 +316,8 @@ class CopresenceRun(models.Model):
     created = models.PositiveIntegerField(default=0)  # new edges (the rest were known)
     seconds = models.FloatField(default=0)
     actor_label = models.CharField(max_length=150)
-    ran_at = models.DateTimeField()
+    ran_at = models.DateTimeField()  # asked for (a queued run), or ran
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["case", "-ran_at"], name="tracingrun_case_idx")]

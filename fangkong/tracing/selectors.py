@@ -261,7 +261,24 @@ def contact_list(
 
 def copresence_runs(*, scope: Scope, case: Case, limit: int = 10) -> list[CopresenceRun]:
     _check(scope)
-    return list(within(CopresenceRun.objects.filter(case=case), scope).order_by("-ran_at")[:limit])
+    return list(
+        within(CopresenceRun.objects.filter(case=case), scope).order_by("-ran_at", "-pk")[:limit]
+    )
+
+
+def candidates_strongest(*, scope: Scope, case: Case, limit: int = 20) -> list[Contact]:
+    """The case's candidate edges, strongest exposure first (index: case, status, -score)."""
+    qs = _contacts(scope).select_related("person").filter(case=case, status="candidate")
+    return list(qs.order_by("-score", "first_exposure_at", "pk")[: max(1, min(limit, MAX_LIMIT))])
+
+
+def copresence_run_get(*, scope: Scope, case: Case, run_id: int) -> CopresenceRun:
+    """One run of the case's engine. Raises NotFound (missing, another case's, out of scope)."""
+    _check(scope)
+    run = within(CopresenceRun.objects.filter(case=case, pk=run_id), scope).first()
+    if run is None:
+        raise NotFound("tracing.not_found", "Not found")
+    return run
 
 
 # --- clusters --------------------------------------------------------------------------------

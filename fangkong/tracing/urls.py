@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from fangkong.tracing import views
+from fangkong.tracing import views, views_copresence
 
 app_name = "tracing"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -8,7 +8,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/step/", views.step_complete, name="step"),
     path("cases/<int:case_id>/trajectory/", views.trajectory_add, name="trajectory_add"),
-    path("cases/<int:case_id>/copresence/", views.copresence, name="copresence"),
+    path("cases/<int:case_id>/copresence/", views_copresence.copresence, name="copresence"),
+    path(
+        "cases/<int:case_id>/copresence/<int:run_id>/",
+        views_copresence.copresence_run,
+        name="copresence_run",
+    ),
     path("cases/<int:case_id>/contacts/", views.contacts, name="contacts"),
     path("cases/<int:case_id>/contacts/add/", views.contact_add, name="contact_add"),
     path("cases/<int:case_id>/contacts/bulk/", views.contacts_bulk, name="contacts_bulk"),

@@ -151,30 +151,6 @@ def trajectory_add(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("tracing:case", case_id=case.pk)
 
 
-@login_required
-@require_POST
-@domain_errors
-def copresence(request: HttpRequest, case_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    case = selectors.case_get(scope=actor.scope, case_id=case_id)
-    _write(request)
-    form = RunForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose the degree."))
-        return redirect("tracing:case", case_id=case.pk)
-    try:
-        run = services.copresence_run(actor, case=case, degree=form.cleaned_data["degree"])
-    except (Invalid, Conflict) as exc:
-        _problem(request, exc)
-        return redirect("tracing:case", case_id=case.pk)
-    messages.success(
-        request,
-        _("Co-presence: %(found)s found, %(new)s new candidates in %(sec).2f s.")
-        % {"found": run.candidates, "new": run.created, "sec": run.seconds},
-    )
-    return redirect("tracing:contacts", case_id=case.pk)
-
-
 @dataclass(frozen=True)
 class ContactRow:
     contact: Any

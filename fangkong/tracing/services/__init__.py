@@ -25,7 +25,12 @@ from fangkong.tracing.services.contacts import (
     contacts_confirm,
     contacts_dismiss,
 )
-from fangkong.tracing.services.copresence import copresence_run
+from fangkong.tracing.services.copresence import (
+    copresence_perform,
+    copresence_request,
+    copresence_run,
+    run_progress,
+)
 
 __all__ = [
     "ConfirmResult",
@@ -39,7 +44,10 @@ __all__ = [
     "contact_follow_up",
     "contacts_confirm",
     "contacts_dismiss",
+    "copresence_perform",
+    "copresence_request",
     "copresence_run",
     "investigation_step_complete",
+    "run_progress",
     "trajectory_add",
 ]

@@ -39,6 +39,7 @@ class Side:
     person: int
     doc: str
     district_code: str
+    run: int
 
 
 Route = scope_kit.Route[Side]
@@ -61,6 +62,7 @@ ROUTES = [
           body=lambda s: {"place": "菜市场", "started_at": LOCAL}, expect={302}),
     Route("tracing:copresence", lambda s: f"/tracing/cases/{s.case}/copresence/", method="post",
           body=lambda s: {"degree": "1"}, expect={302}),
+    Route("tracing:copresence_run", lambda s: f"/tracing/cases/{s.case}/copresence/{s.run}/"),
     Route("tracing:contacts", lambda s: f"/tracing/cases/{s.case}/contacts/"),
     Route("tracing:contact_add", lambda s: f"/tracing/cases/{s.case}/contacts/add/", method="post",
           body=lambda s: {"doc_number": s.doc, "exposure": "venue", "first_exposure_at": LOCAL}, expect={302}),
@@ -139,8 +141,16 @@ def _side(system: Actor, district: Any, grid: Any, grid2: Any, tag: str) -> Side
         reason="scope",
     )
     spare: Person = factories.person_in(system, grid)
+    run = services.copresence_request(system, case=case)
     return Side(
-        case.pk, candidate.pk, contact.pk, cluster.pk, spare.pk, spare.doc_number, district.code
+        case.pk,
+        candidate.pk,
+        contact.pk,
+        cluster.pk,
+        spare.pk,
+        spare.doc_number,
+        district.code,
+        run.pk,
     )
 
 
@@ -173,7 +183,9 @@ MATRIX = scope_kit.Matrix(
     apps=frozenset(
         {"tracing", "audit", "assignments", "control", "jobs", "screening", "notifications"}
     ),
-    missing=Side(MISSING, MISSING, MISSING, MISSING, MISSING, "440902199001019999", "440999"),
+    missing=Side(
+        MISSING, MISSING, MISSING, MISSING, MISSING, "440902199001019999", "440999", MISSING
+    ),
     shows=_shows,
 )
 
