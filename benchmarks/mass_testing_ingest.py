@@ -4,8 +4,8 @@ executemany) of the same rows as the baseline, in the same run.
 
 Builds a private database (`fangkong simulate city`, the ninth edition, a city-wide round, a
 city-level API token), starts gunicorn (gthread) on loopback, and drives it from threads
-with keep-alive connections. Scans are `person_id` + barcode; every batch fills whole
-10-in-1 tubes, so persons are reused across tubes once their tube is closed (the population
+with keep-alive connections. Scans are `person_id` + barcode in 10-in-1 tubes (one tube of
+each batch is completed by the client's next batch), so persons are reused across tubes once their tube is closed (the population
 need not be as large as the number of scans). Some batches are sent twice on purpose (a lost
 answer); at the end the database is counted: rows == accepted answers, none lost, none doubled.
 
@@ -30,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -79,31 +80,52 @@ def _child_count(out: Path, round_id: int) -> None:
     )
 
 
-def _child_copy(out: Path, round_id: int) -> None:
-    """The baseline: the same rows loaded by the database's own bulk path."""
+def _child_copy(out: Path, round_id: int) -> None:  # noqa: PLR0915 - two engines' baselines
+    """The baseline: the same rows loaded by the database's own bulk path into a copy of the
+    sample table with the same indexes. PostgreSQL: the rows are exported to a file first
+    (COPY TO), then the timed COPY FROM reads that file (no per-row Python). SQLite: one
+    executemany in one transaction, streamed from the table."""
     import django
 
     django.setup()
     from django.db import connection
 
-    cols = "round_id, tube_id, person_id, jurisdiction_path, grid_id, site_id, sampler, sampled_at, client_id, received_at"
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT {cols} FROM mass_testing_sample WHERE round_id = %s", [round_id])  # noqa: S608
-        rows = cur.fetchall()
+    from fangkong.mass_testing.services._ingest_db import SAMPLE_COLUMNS
+
+    cols = SAMPLE_COLUMNS
+
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS bench_copy")
             cur.execute("CREATE TABLE bench_copy (LIKE mass_testing_sample INCLUDING ALL)")
         raw = connection.connection
         assert raw is not None
+        dump = out.with_suffix(".copy")
+        rows = 0
+        with raw.cursor() as cur, dump.open("wb") as fh:
+            sql = f"COPY (SELECT {cols} FROM mass_testing_sample WHERE round_id = {round_id:d}) TO STDOUT"  # noqa: S608
+            with cur.copy(sql) as copy:
+                for chunk in copy:
+                    fh.write(chunk)
+                    rows += bytes(chunk).count(b"\n")
         started = time.perf_counter()
-        with raw.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with (
+            dump.open("rb") as src,
+            raw.cursor() as cur,
+            cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy,
+        ):
+            while block := src.read(1 << 20):
+                copy.write(block)
         raw.commit()
         seconds = time.perf_counter() - started
+        dump.unlink()
+        with raw.cursor() as cur:
+            cur.execute("DROP TABLE bench_copy")
+        raw.commit()
     else:
-        db = sqlite3.connect(str(Path(os.environ["FANGKONG_DATA_DIR"]) / "fangkong.sqlite3"))
+        path = str(Path(os.environ["FANGKONG_DATA_DIR"]) / "fangkong.sqlite3")
+        db = sqlite3.connect(path)
+        reader = sqlite3.connect(path)
         db.execute("DROP TABLE IF EXISTS bench_copy")
         schema = db.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'mass_testing_sample'"
@@ -115,16 +137,31 @@ def _child_copy(out: Path, round_id: int) -> None:
             db.execute(
                 sql.replace('"mass_testing_sample"', "bench_copy").replace('INDEX "', 'INDEX "bc_')
             )
+        db.commit()
+        source = reader.execute(
+            f"SELECT {cols} FROM mass_testing_sample WHERE round_id = ?",  # noqa: S608
+            (round_id,),
+        )
+        counted = [0]
+
+        def stream() -> Any:
+            for row in source:
+                counted[0] += 1
+                yield row
+
         started = time.perf_counter()
         db.executemany(
             f"INSERT INTO bench_copy ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
-            [tuple(str(v) if isinstance(v, dt.datetime) else v for v in r) for r in rows],
+            stream(),
         )
         db.commit()
         seconds = time.perf_counter() - started
+        rows = counted[0]
         db.execute("DROP TABLE bench_copy")
+        db.commit()
         db.close()
-    out.write_text(json.dumps({"rows": len(rows), "seconds": seconds}))
+        reader.close()
+    out.write_text(json.dumps({"rows": rows, "seconds": seconds}))
 
 
 def _django_child(target: Target, what: str, *args: str) -> dict[str, Any]:
@@ -146,7 +183,7 @@ class Server:
         self.proc = subprocess.Popen(
             [gunicorn, "fangkong.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
              "--threads", str(threads), "--worker-class", "gthread", "--timeout", "120",
-             "--backlog", "2048"],
+             "--backlog", "2048", "--keep-alive", "10"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -168,16 +205,27 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.path = f"/api/testing/rounds/{round_id}/scans"
+        self.retry_after: str | None = None
 
     def post(self, body: bytes) -> tuple[int, dict[str, Any] | None]:
         try:
             self.conn.request("POST", self.path, body, self.headers)
             resp = self.conn.getresponse()
             data = resp.read()
+            self.retry_after = resp.getheader("Retry-After")
         except (OSError, http.client.HTTPException):
             self.conn.close()
             return 0, None
         return resp.status, (json.loads(data) if resp.status == 200 else None)
+
+    def post_raw(self, body: bytes) -> tuple[int, bytes]:
+        try:
+            self.conn.request("POST", self.path, body, self.headers)
+            resp = self.conn.getresponse()
+            return resp.status, resp.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            return 0, b""
 
 
 def _scans(
@@ -197,36 +245,128 @@ def _scans(
     return out
 
 
-def batched(
-    port: int, setup: dict[str, Any], *, seconds: float, clients: int, batch: int, run_no: int
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(master: int) -> list[int]:
+    """gunicorn's master and its workers."""
+    pids = [master]
+    for task in Path(f"/proc/{master}/task").glob("*/children"):
+        pids += [int(x) for x in task.read_text().split()]
+    return pids
+
+
+def _db_pids(database_url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (the server's workers keep
+    their connections), so that their CPU can be counted; none for SQLite (in-process)."""
+    if not database_url:
+        return []
+    import psycopg
+
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+class CpuMeter:
+    """CPU spent by the server's processes, the database's backends and this load generator
+    over a window: what one scan costs, whatever else runs on the machine."""
+
+    def __init__(self, master: int, database_url: str) -> None:
+        self.master, self.database_url = master, database_url
+
+    def start(self) -> None:
+        self.server = {p: _cpu_seconds(p) for p in _server_pids(self.master)}
+        self.db = {p: _cpu_seconds(p) for p in _db_pids(self.database_url)}
+        self.client = time.process_time()
+
+    def stop(self) -> dict[str, float]:
+        server = sum(_cpu_seconds(p) - self.server.get(p, 0.0) for p in _server_pids(self.master))
+        db = sum(_cpu_seconds(p) - self.db.get(p, 0.0) for p in _db_pids(self.database_url))
+        return {"server": server, "db": db, "client": time.process_time() - self.client}
+
+
+def _batch_body(persons: list[int], i: int, batch: int, tag: str, now: str) -> bytes:
+    """Batch `i` of a client as bytes, by template (cheap for the load generator). Scan k goes
+    into tube k // 10, and batches end 5 scans short of a multiple of 10: every batch leaves
+    one tube half-filled that the client's next batch completes (an open tube across batches,
+    as when a sampler's phone sends every few seconds)."""
+    share = len(persons)
+    t = tag.encode()
+    items = [
+        b'{"client_id":"%s-%d","barcode":"%s%09d","sampled_at":"%s","person_id":%d}'
+        % (t, k, t, k // 10, now.encode(), persons[k % share])
+        for k in range(max(0, i * batch - 5), (i + 1) * batch - 5)
+    ]
+    batch_id = f"{tag}-{i}"
+    return b'{"batch_id":"%s","scans":[%s]}' % (batch_id.encode(), b",".join(items))
+
+
+def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU meter
+    port: int,
+    setup: dict[str, Any],
+    *,
+    seconds: float,
+    clients: int,
+    batch: int,
+    run_no: int,
+    prebuild_scans: int,
+    meter: CpuMeter,
 ) -> dict[str, Any]:
+    """Closed loop: each client thread posts its next batch as soon as the last is answered.
+    Request bodies are built before the timed window (up to `prebuild_scans` in all), so the
+    load generator spends its CPU on sending, not on JSON; beyond that it builds on the fly
+    (counted). One batch in 50 is sent twice on purpose (a lost answer)."""
     persons: list[int] = setup["persons"]
     share = len(persons) // clients
+    now = dt.datetime.now(dt.UTC).isoformat()
+    stamp = int(time.time()) % 100_000  # tags unique per invocation (--skip-setup reruns)
+    per_client = max(1, prebuild_scans // clients // batch)
+    bodies = [
+        [
+            _batch_body(persons[c * share : (c + 1) * share], i, batch, f"R{run_no}C{c}T{stamp}X", now)
+            for i in range(per_client)
+        ]
+        for c in range(clients)
+    ]  # fmt: skip
     accepted = [0] * clients
     dupes = [0] * clients
     busy = [0] * clients
     errors = [0] * clients
-    stop = time.monotonic() + seconds
+    built_late = [0] * clients
+    events: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
+    meter.start()
+    started = time.monotonic()
+    stop = started + seconds
 
     def run(c: int) -> None:
         client = Client(port, setup["token"], setup["round"])
         mine = persons[c * share : (c + 1) * share]
-        k = 0
-        sent = 0
+        i = 0
         while time.monotonic() < stop:
-            body = json.dumps(
-                {"batch_id": f"c{c}-{k}", "scans": _scans(mine, k, batch, f"R{run_no}C{c}X")}
-            ).encode()
-            repeats = 2 if sent % 50 == 49 else 1  # one batch in 50 is sent twice (lost answer)
-            for _ in range(repeats):
+            if i < per_client:
+                body = bodies[c][i]
+            else:
+                body = _batch_body(mine, i, batch, f"R{run_no}C{c}T{stamp}X", now)
+                built_late[c] += 1
+            for _ in range(2 if i % 50 == 49 else 1):
                 while True:
-                    status, data = client.post(body)
-                    if status == 200 and data is not None:
-                        for a in data["answers"]:
-                            if a["outcome"] == "accepted":
-                                accepted[c] += 1
-                            elif a["outcome"] == "duplicate":
-                                dupes[c] += 1
+                    status, raw = client.post_raw(body)
+                    if status == 200:
+                        ok = raw.count(b'"outcome": "accepted"')
+                        accepted[c] += ok
+                        dupes[c] += raw.count(b'"outcome": "duplicate"')
+                        events[c].append((time.monotonic() - started, ok))
                         break
                     if status == 429:
                         busy[c] += 1
@@ -234,19 +374,34 @@ def batched(
                     else:
                         errors[c] += 1
                         time.sleep(0.2)
-            sent += 1
-            k += batch
+            i += 1
 
-    started = time.monotonic()
     threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    cpu = meter.stop()
+    per_k = {k: round(v / max(1, sum(accepted)) * 1e6, 1) for k, v in cpu.items()}
+    step = 60.0 if seconds >= 120 else 10.0
+    buckets = [0] * (int(elapsed // step) + 1)
+    for ev in events:
+        for at, ok in ev:
+            buckets[int(at // step)] += ok
+    full = int(elapsed // step)
     return {
         "accepted": sum(accepted), "duplicates": sum(dupes), "busy_429": sum(busy),
         "errors": sum(errors), "seconds": elapsed, "scans_per_s": sum(accepted) / elapsed,
+        "batch": batch, "clients": clients, "bodies_built_in_window": sum(built_late),
+        "client_cpu_share": round(cpu["client"] / elapsed, 3),
+        # CPU milliseconds per 1,000 accepted scans: server (gunicorn), database, client.
+        "cpu_ms_per_1000": per_k,
+        # What the measured CPU cost allows on this machine's cores if nothing else ran.
+        "cpu_bound_scans_per_s": round(
+            (os.cpu_count() or 1) * 1e6 / max(1e-9, per_k["server"] + per_k["db"] + per_k["client"])
+        ),
+        f"per_{int(step)}s_scans_per_s": [round(b / step) for b in buckets[:full]],
     }  # fmt: skip
 
 
@@ -258,6 +413,8 @@ def singles(
     lat: list[float] = []
     status_counts: dict[int, int] = {}
     refused: list[bytes] = []
+    accepted = [0]  # scans answered `accepted` (a person still in an open tube is not)
+    missing_retry_after = [0]
     lock = threading.Lock()
     interval = threads / rate
     stop = time.monotonic() + seconds
@@ -274,11 +431,15 @@ def singles(
                 {"batch_id": "", "scans": _scans(persons, k, 1, tag, close_each=True)}
             ).encode()
             t0 = time.monotonic()
-            status, _ = client.post(body)
+            status, data = client.post(body)
             took = time.monotonic() - t0
             with lock:
                 lat.append(took)
                 status_counts[status] = status_counts.get(status, 0) + 1
+                if data is not None:
+                    accepted[0] += data["accepted"]
+                if status == 429 and client.retry_after != "1":
+                    missing_retry_after[0] += 1
                 if status != 200:
                     refused.append(body)
             k += threads
@@ -294,11 +455,16 @@ def singles(
     # Everything refused is sent again afterwards, slowly: then nothing may be missing.
     client = Client(port, setup["token"], setup["round"])
     for body in refused:
-        while client.post(body)[0] != 200:
+        while True:
+            status, data = client.post(body)
+            if status == 200 and data is not None:
+                accepted[0] += data["accepted"]
+                break
             time.sleep(0.1)
     return {
         "rate": rate, "requests": len(lat), "p50_ms": statistics.median(lat) * 1000 if lat else 0,
         "p99_ms": p99, "statuses": status_counts, "resent": len(refused),
+        "accepted": accepted[0], "429_without_retry_after": missing_retry_after[0],
         "achieved_rps": len(lat) / seconds,
     }  # fmt: skip
 
@@ -312,6 +478,8 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000)
+    # Bodies built before the timed window (~110 bytes a scan): 15 million is 1.6 GB.
+    parser.add_argument("--prebuild-scans", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--slots", type=int, default=2)
@@ -338,9 +506,17 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
         fangkong(target, "simulate", "city", "--population", str(args.population))
         _django_child(target, "setup")
     setup = json.loads((target.data_dir / "setup.json").read_text())
+    # Rows already there (--skip-setup reruns on the same data): only this run's are counted.
+    before = _django_child(target, "count", str(setup["round"]))["rows"]
     server = Server(target, args.port, args.workers, args.threads, args.slots)
     results: dict[str, Any] = {"batched": [], "singles": []}
     try:
+        # Warm-up, untimed: every worker's first requests load code and open its connection.
+        warm = singles(
+            args.port, setup, rate=20, seconds=2 + args.workers, threads=2,
+            tag=f"W{int(time.time()) % 100_000}X",
+        )  # fmt: skip
+        results["warmup"] = warm
         for run in range(args.runs):
             r = batched(
                 args.port,
@@ -348,7 +524,9 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
                 seconds=args.seconds,
                 clients=args.clients,
                 batch=args.batch,
+                prebuild_scans=args.prebuild_scans or min(15_000_000, int(args.seconds * 30_000)),
                 run_no=run,
+                meter=CpuMeter(server.proc.pid, target.database_url),
             )
             results["batched"].append(r)
             print(f"batched run {run + 1}: {json.dumps(r)}  load {load()}", flush=True)
@@ -359,7 +537,7 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
                 rate=rate,
                 seconds=args.single_seconds,
                 threads=max(4, int(rate // 10)),
-                tag=f"S{int(rate)}X",
+                tag=f"S{int(rate)}T{int(time.time()) % 100_000}X",
             )
             results["singles"].append(r)
             print(f"single-scan: {json.dumps(r)}  load {load()}", flush=True)
@@ -375,7 +553,7 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
             rate=2 * best,
             seconds=args.single_seconds,
             threads=max(4, int(best // 5)),
-            tag="D2X",
+            tag=f"D2T{int(time.time()) % 100_000}X",
         )
         results["double"] = r
         print(f"single-scan at 2x {best}: {json.dumps(r)}  load {load()}", flush=True)
@@ -383,10 +561,11 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
         server.stop()
     count = _django_child(target, "count", str(setup["round"]))
     accepted = sum(r["accepted"] for r in results["batched"]) + sum(
-        s["statuses"].get(200, 0) + s["resent"] for s in [*results["singles"], results["double"]]
+        s["accepted"] for s in [*results["singles"], results["double"], results["warmup"]]
     )
     print(
-        f"rows in the database: {count['rows']} (distinct client ids {count['distinct']}); accepted answers {accepted}"
+        f"rows in the database: {count['rows']} (distinct client ids {count['distinct']}), "
+        f"{count['rows'] - before} added by this run; accepted answers {accepted}"
     )
     copy = _django_child(target, "copy", str(setup["round"]))
     copy_rate = copy["rows"] / copy["seconds"]
@@ -396,7 +575,8 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
         f"(runs {', '.join(f'{x:,.0f}' for x in rates)}), baseline "
         f"{'COPY' if target.database_url else 'executemany'} {copy_rate:,.0f} rows/s "
         f"({copy['rows']:,} rows), ratio {statistics.median(rates) / copy_rate:.3f}; "
-        f"lost {max(0, accepted - count['rows'])}, doubled {count['rows'] - count['distinct']}"
+        f"lost {max(0, accepted - (count['rows'] - before))}, "
+        f"doubled {count['rows'] - count['distinct']}"
     )
     (target.data_dir / "results.json").write_text(
         json.dumps(results | {"count": count, "copy": copy}, indent=1)
