@@ -217,6 +217,7 @@ def main() -> None:
     gen = json.loads((args.data_dir / "round.json").read_text())
     rnd = str(gen["round"])
     runs, bases = [], []
+    _settle(target)  # a run stopped earlier may have left row versions behind
     for run in range(args.runs):
         runs.append(_child(target, "measure", rnd))
         print(f"run {run + 1}: {json.dumps(runs[-1])}  load {load()}", flush=True)
