@@ -17,6 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000")
         parser.add_argument("--workers", type=int, default=2)
+        # Threads per worker (gthread): a request waiting on the database (a sampling batch
+        # being committed) leaves the worker's other threads serving; 1 = sync workers.
+        parser.add_argument("--threads", type=int, default=4)
         parser.add_argument("--timeout", type=int, default=60)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,6 +37,13 @@ class Command(BaseCommand):
             str(options["workers"]),
             "--timeout",
             str(options["timeout"]),
+            "--threads",
+            str(options["threads"]),
+            "--worker-class",
+            "gthread" if options["threads"] > 1 else "sync",
+            # Machine clients (scanners, labs) keep their connection between batches.
+            "--keep-alive",
+            "10",
             "--access-logfile",
             "-",
         ]
