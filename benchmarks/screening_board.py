@@ -73,14 +73,14 @@ def fill(rows: int) -> None:
         now = NOW.isoformat()
         ts = "CAST(%s AS timestamptz)" if pg else "%s"
         interval = (
-            f"({ts} - (s.n % 7200) * INTERVAL '1 minute')"
+            f"({ts} - (s.n %% 7200) * INTERVAL '1 minute')"
             if pg
-            else f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {ts}, '-' || (s.n % 7200) || ' minutes')"
+            else f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {ts}, '-' || (s.n %% 7200) || ' minutes')"
         )
         due = (
             f"({interval} + INTERVAL '24 hours')"
             if pg
-            else f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {ts}, '-' || (s.n % 7200) || ' minutes', '+24 hours')"
+            else f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {ts}, '-' || (s.n %% 7200) || ' minutes', '+24 hours')"
         )
         true, false = ("TRUE", "FALSE") if pg else ("1", "0")
         sql = f"""
@@ -92,15 +92,15 @@ def fill(rows: int) -> None:
         SELECT 'resident_id', %s, 'b' || s.n, %s, '', '', g.id, g.path, {true}, '北京市朝阳区', '',
             '[]', 'high', 'arrival_high_risk', 'centralized_quarantine', 'migrant_worker',
             '2022-01-18', 1,
-            CASE WHEN s.n % 10 < 6 THEN 'verified' WHEN s.n % 10 = 6 THEN 'not_reached'
+            CASE WHEN s.n %% 10 < 6 THEN 'verified' WHEN s.n %% 10 = 6 THEN 'not_reached'
                  ELSE 'received' END,
-            CASE WHEN s.n % 10 = 6 THEN (CASE WHEN s.n % 20 = 6 THEN 'not_in_city' ELSE 'wrong_number' END)
+            CASE WHEN s.n %% 10 = 6 THEN (CASE WHEN s.n %% 20 = 6 THEN 'not_in_city' ELSE 'wrong_number' END)
                  ELSE '' END,
-            {false}, CASE WHEN s.n % 10 = 1 THEN 'T' || s.n ELSE '' END,
-            CASE WHEN s.n % 10 = 2 THEN {true} ELSE {false} END, '',
-            CASE WHEN s.n % 10 = 3 THEN 2 ELSE 1 END,
+            {false}, CASE WHEN s.n %% 10 = 1 THEN 'T' || s.n ELSE '' END,
+            CASE WHEN s.n %% 10 = 2 THEN {true} ELSE {false} END, '',
+            CASE WHEN s.n %% 10 = 3 THEN 2 ELSE 1 END,
             {due}, '', {interval}, {interval}
-        FROM ({series}) AS s JOIN g ON g.k = s.n % {grids}
+        FROM ({series}) AS s JOIN g ON g.k = s.n %% {grids}
         """  # noqa: S608 - constants of this script only
         params = [enc, enc] + [now] * 3
         cur.execute(sql, params)
