@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router
 from ninja.responses import Status
@@ -125,6 +126,10 @@ def run_out(r: CopresenceRun) -> dict[str, Any]:
         "id": r.pk,
         "case_id": r.case_id,
         "degree": r.degree,
+        "status": r.status,
+        "error": r.error,
+        "progress": services.run_progress(r) if r.status == CopresenceRun.Status.QUEUED else {},
+        "finished_at": r.finished_at,
         "window_start": r.window_start,
         "window_end": r.window_end,
         "candidates": r.candidates,
@@ -215,12 +220,24 @@ def add_contact(request: HttpRequest, case_id: int, body: ContactIn) -> dict[str
     return contact_out(selectors.contact_get(scope=actor.scope, contact_id=edge.pk))
 
 
-@router.post("/cases/{case_id}/copresence", response=RunOut)
-def run_copresence(request: HttpRequest, case_id: int, body: RunIn) -> dict[str, Any]:
-    """Run the co-presence engine: degree 1 for the case, 2 for its close contacts."""
+@router.post("/cases/{case_id}/copresence", response={202: RunOut})
+def run_copresence(request: HttpRequest, case_id: int, body: RunIn) -> Status[dict[str, Any]]:
+    """Queue the co-presence engine for the worker: degree 1 for the case, 2 for its close
+    contacts. Answers 202 with the run (a run of that degree still queued is returned again);
+    poll it at `GET .../copresence/{run_id}` until its status is done or failed."""
     actor = _actor(request)
     case = selectors.case_get(scope=actor.scope, case_id=case_id)
-    return run_out(services.copresence_run(actor, case=case, degree=body.degree))
+    with transaction.atomic():
+        run = services.copresence_request(actor, case=case, degree=body.degree)
+    return Status(202, run_out(run))
+
+
+@router.get("/cases/{case_id}/copresence/{run_id}", response=RunOut)
+def get_copresence(request: HttpRequest, case_id: int, run_id: int) -> dict[str, Any]:
+    """A co-presence run: its status, its progress while queued, its figures once done."""
+    actor = _actor(request)
+    case = selectors.case_get(scope=actor.scope, case_id=case_id)
+    return run_out(selectors.copresence_run_get(scope=actor.scope, case=case, run_id=run_id))
 
 
 @router.post("/contacts/confirm", response=ConfirmOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import Field
@@ -111,12 +111,16 @@ class RunOut(Schema):
     id: int
     case_id: int
     degree: int
+    status: str = Field(examples=["queued"])  # queued, done, failed
+    error: str = ""  # why a run failed
+    progress: dict[str, Any] = Field(default_factory=dict)  # a queued run's stage
     window_start: dt.datetime
     window_end: dt.datetime
     candidates: int
     created: int
     seconds: float
     ran_at: dt.datetime
+    finished_at: dt.datetime | None = None
 
 
 class ConfirmIn(Schema):

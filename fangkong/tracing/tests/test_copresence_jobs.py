@@ -147,3 +147,27 @@ def test_the_run_page_polls_while_queued_and_lists_the_strongest_candidates_when
     assert len(edges) == 2
     assert text.index(f"#{edges[0].pk}") < text.index(f"#{edges[1].pk}"), "strongest first"
     assert near[0].name not in text, "names are masked"
+
+
+def test_the_api_queues_the_run_and_answers_its_state_until_done(
+    scene: tuple[Case, list[Person]], personas: dict[str, User]
+) -> None:
+    case, near = scene
+    client = signed_in(Client(), personas["district_officer"], verified=True)
+    url = f"/api/tracing/cases/{case.pk}/copresence"
+    first = client.post(url, {"degree": 1}, content_type="application/json")
+    again = client.post(url, {"degree": 1}, content_type="application/json")
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json()["status"] == "queued"
+    assert again.json()["id"] == first.json()["id"]  # still queued: the same run, one job
+    assert _jobs() == 1
+    assert not Contact.objects.filter(case=case).exists()  # nothing ran in the request
+    run_due(worker="test")
+    done = client.get(f"{url}/{first.json()['id']}").json()
+    assert (done["status"], done["candidates"], done["created"]) == ("done", 2, 2)
+    assert done["finished_at"] is not None
+    assert sorted(Contact.objects.filter(case=case).values_list("person_id", flat=True)) == sorted(
+        p.pk for p in near[:2]
+    )
+    sibling = signed_in(Client(), personas["sibling_district_officer"], verified=True)
+    assert sibling.get(f"{url}/{first.json()['id']}").status_code == 404
