@@ -17,7 +17,7 @@ from fangkong.core.web import domain_errors, request_actor
 from fangkong.tracing import selectors, services
 from fangkong.tracing.forms import RunForm
 from fangkong.tracing.models import CopresenceRun
-from fangkong.tracing.views import _problem, _write
+from fangkong.tracing.views._common import problem, require_write
 
 CANDIDATES_SHOWN = 20
 
@@ -28,7 +28,7 @@ CANDIDATES_SHOWN = 20
 def copresence(request: HttpRequest, case_id: int) -> HttpResponse:
     actor = request_actor(request)
     case = selectors.case_get(scope=actor.scope, case_id=case_id)
-    _write(request)
+    require_write(request)
     form = RunForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose the degree."))
@@ -36,7 +36,7 @@ def copresence(request: HttpRequest, case_id: int) -> HttpResponse:
     try:
         run = services.copresence_request(actor, case=case, degree=form.cleaned_data["degree"])
     except (Invalid, Conflict) as exc:
-        _problem(request, exc)
+        problem(request, exc)
         return redirect("tracing:case", case_id=case.pk)
     return redirect("tracing:copresence_run", case_id=case.pk, run_id=run.pk)
 
