@@ -262,38 +262,71 @@ def _server_pids(master: int) -> list[int]:
     return pids
 
 
-def _db_pids(database_url: str) -> list[int]:
-    """The PostgreSQL backends serving the benchmark's database (the server's workers keep
-    their connections), so that their CPU can be counted; none for SQLite (in-process)."""
-    if not database_url:
+def _db_pids(conn: Any, database_url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (the server's workers'
+    connections), so that their CPU can be counted; none for SQLite (in-process)."""
+    if conn is None:
         return []
-    import psycopg
-
     name = urlsplit(database_url).path.lstrip("/")
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [name],
-        ).fetchall()
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [name],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 class CpuMeter:
     """CPU spent by the server's processes, the database's backends and this load generator
-    over a window: what one scan costs, whatever else runs on the machine."""
+    over a window: what one scan costs, whatever else runs on the machine. Backends come and
+    go (a worker's connection lives DB_CONN_MAX_AGE seconds), so they are polled every half
+    second and each one's last reading kept."""
 
     def __init__(self, master: int, database_url: str) -> None:
         self.master, self.database_url = master, database_url
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.done = threading.Event()
+        self.conn: Any = None
+        if database_url:
+            import psycopg
+
+            self.conn = psycopg.connect(database_url, autocommit=True)
+
+    def _poll(self) -> None:
+        for p in [
+            *_server_pids(self.master),
+            *(-q for q in _db_pids(self.conn, self.database_url)),
+        ]:
+            cpu = _cpu_seconds(abs(p))
+            if cpu:
+                self.first.setdefault(p, cpu)
+                self.last[p] = cpu
+
+    def _loop(self) -> None:
+        while not self.done.wait(0.5):
+            self._poll()
 
     def start(self) -> None:
-        self.server = {p: _cpu_seconds(p) for p in _server_pids(self.master)}
-        self.db = {p: _cpu_seconds(p) for p in _db_pids(self.database_url)}
+        self._poll()
+        self.seen_at_start = set(self.first)
         self.client = time.process_time()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
 
     def stop(self) -> dict[str, float]:
-        server = sum(_cpu_seconds(p) - self.server.get(p, 0.0) for p in _server_pids(self.master))
-        db = sum(_cpu_seconds(p) - self.db.get(p, 0.0) for p in _db_pids(self.database_url))
-        return {"server": server, "db": db, "client": time.process_time() - self.client}
+        self.done.set()
+        self.thread.join()
+        self._poll()
+        if self.conn is not None:
+            self.conn.close()
+        # A backend first seen during the window counts from zero (it started then).
+        started = set(self.first) - self.seen_at_start
+        spent = {p: self.last[p] - (0.0 if p in started else self.first[p]) for p in self.last}
+        return {
+            "server": sum(v for p, v in spent.items() if p > 0),
+            "db": sum(v for p, v in spent.items() if p < 0),
+            "client": time.process_time() - self.client,
+        }
 
 
 def _batch_body(persons: list[int], i: int, batch: int, tag: str, now: str) -> bytes:
