@@ -92,7 +92,7 @@ def commit(
         if progress is not None:
             progress(len(rows), 1)
         created, merged = _link(cur, batch, now=now, pg=pg)
-        cur.execute(f"DROP TABLE {KEYS}")
+        cur.execute(f"DROP TABLE {_temp(pg)}.{KEYS}")
     result = ImportResult(
         batch_id=batch.pk,
         rows=len(rows),
@@ -123,9 +123,14 @@ def commit(
     return result
 
 
+def _temp(pg: bool) -> str:
+    """The connection's own schema of temporary tables: a DROP never reaches a real table."""
+    return "pg_temp" if pg else "temp"
+
+
 def _keys_load(cur: Any, firsts: dict[str, Row], *, pg: bool) -> None:
     """The batch's persons (blind index, the row naming them first) as a temporary table."""
-    cur.execute(f"DROP TABLE IF EXISTS {KEYS}")
+    cur.execute(f"DROP TABLE IF EXISTS {_temp(pg)}.{KEYS}")
     if pg:
         cur.execute(
             f"CREATE TEMPORARY TABLE {KEYS} (bidx varchar(32) PRIMARY KEY, "
@@ -159,7 +164,7 @@ def _arrivals_insert(cur: Any, chunks: Iterator[list[tuple[Any, ...]]], *, pg: b
     target = ", ".join([*names, "updated_at"])
     consts = tuple(ARRIVAL_CONSTANTS.values())
     if pg:
-        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cur.execute(f"DROP TABLE IF EXISTS {_temp(pg)}.{STAGE}")
         cur.execute(
             f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {', '.join(ARRIVAL_COLUMNS)} FROM screening_arrival WITH NO DATA"
@@ -175,7 +180,7 @@ def _arrivals_insert(cur: Any, chunks: Iterator[list[tuple[Any, ...]]], *, pg: b
             "ORDER BY doc_bidx ON CONFLICT DO NOTHING",
             consts,
         )
-        cur.execute(f"DROP TABLE {STAGE}")
+        cur.execute(f"DROP TABLE {_temp(pg)}.{STAGE}")
         return
     marks = ", ".join(["%s"] * (len(names) + 1))
     sql = f"INSERT INTO screening_arrival ({target}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
