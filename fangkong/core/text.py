@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 
-_SPACES = {" ", "\u3000", "\t", "\xa0", "\u200b", "\ufeff"}
-
 
 def fold(value: str) -> str:
     """NFKC (full-width to half-width) and trim, keeping inner spaces."""
     return unicodedata.normalize("NFKC", value).strip()
 
 
+_INVISIBLE = str.maketrans("", "", "\u200b\ufeff")  # separators that are not whitespace
+
+
 def squeeze(value: str) -> str:
-    """`fold`, then drop every space and separator character."""
-    return "".join(ch for ch in fold(value) if ch not in _SPACES and not ch.isspace())
+    """`fold`, then drop every space and separator character (whitespace as `str.isspace`
+    sees it, and the zero-width space and byte-order mark)."""
+    return "".join(fold(value).translate(_INVISIBLE).split())
