@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -48,6 +49,9 @@ def new_token_secret() -> tuple[str, str]:
     return prefix, f"fk_{prefix}_{secrets.token_urlsafe(32)}"
 
 
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
 def actor_for_token(raw: str, *, ip: str = "") -> Actor | None:
     """The actor for a bearer token, or None when it is unknown, revoked or expired."""
     parts = raw.split("_")
@@ -59,7 +63,10 @@ def actor_for_token(raw: str, *, ip: str = "") -> Actor | None:
     now = clock.now()
     if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        # At most one write a minute per token: a scanner posting every second must not
+        # turn each of its requests into a write and a commit.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     paths = tuple(sorted(j.path for j in token.jurisdictions.all()))
     return Actor(
         kind="token",

@@ -151,3 +151,23 @@ def test_idle_sessions_expire_after_thirty_minutes_by_default(
     response = client.get(reverse("command:home"))
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(
+    client: Client, two_districts: Tree, system: Actor
+) -> None:
+    token, secret = token_create(
+        actor=system, name="scanner", role="lab", jurisdictions=[two_districts.district_a]
+    )
+    auth = {"Authorization": f"Bearer {secret}"}
+    start = dt.datetime(2022, 1, 10, 9, 0, tzinfo=dt.UTC)
+
+    def used_at(at: dt.datetime) -> dt.datetime | None:
+        with clock.frozen(at):
+            assert client.get("/api/me", headers=auth).status_code == 200
+        token.refresh_from_db()
+        return token.last_used_at
+
+    assert used_at(start) == start
+    assert used_at(start + dt.timedelta(seconds=59)) == start  # no write within the minute
+    assert used_at(start + dt.timedelta(seconds=61)) == start + dt.timedelta(seconds=61)
