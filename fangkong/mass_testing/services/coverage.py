@@ -37,7 +37,7 @@ def _hour_sql(column: str) -> str:
     return f"date_trunc('hour', {column})"
 
 
-# Share of the registry's grids from which a rebuild reads the whole registry in key order.
+# Share of the registry's grids from which a rebuild reads the whole registry unfiltered.
 WHOLE_REGISTRY_SHARE = 0.5
 
 
@@ -77,7 +77,7 @@ def coverage_refresh(*, rnd: Round) -> int:
 
     One pass: the round's samples are read in person order from the covering (round, person,
     tube, sampled_at) index and reduced to one row per resident (first sampling time, first
-    tube, number of samples), merged with the residents in key order, and summed per grid and
+    tube, number of samples), joined to the residents, and summed per grid and
     first hour into a small temporary table (tens of thousands of rows for 20,000 grids);
     the coverage rows and the progress rows are both sums of it. A resident with one sample
     (nearly all) reads the result of that tube; one with several reads all their tubes."""
@@ -85,9 +85,9 @@ def coverage_refresh(*, rnd: Round) -> int:
     areas = list(RoundArea.objects.filter(round=rnd).values_list("jurisdiction_path", flat=True))
     where_params: list[Any] = []
     grids_sql = paths_sql("g.path", areas, where_params)
-    # A round over most of the registry reads every resident in key order (merged with the
-    # samples, no hash of ten million rows); a smaller one picks its grids' residents first.
-    # Both keep only the round's grids when the rows are written.
+    # A round over most of the registry reads every resident (no filter to evaluate per
+    # row); a smaller one picks its grids' residents first. Both keep only the round's
+    # grids when the rows are written.
     inner_join, inner_params = "", []
     if not _most_of_registry(grids_sql, where_params):
         inner_join = f"JOIN jurisdictions_jurisdiction g ON g.id = p.grid_id AND {grids_sql}"
