@@ -165,7 +165,7 @@ def create_site(request: HttpRequest, body: SiteIn, round_id: int) -> Status[Any
 )
 def mass_testing_scans(request: HttpRequest, body: ScanBatchIn, round_id: int) -> Any:
     """A batch of scans, answered scan by scan (accepted, duplicate, tube_closed, tube_full,
-    in_other_open_tube, ...). Idempotent by each scan's client_id: send a batch again when its
+    in_other_open_tube, other_household for a sealed compound's household tube, ...). Idempotent by each scan's client_id: send a batch again when its
     answer was lost. 429 with Retry-After when the service is at capacity: send it later."""
     actor = _actor(request)
     rnd = _round(request, round_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-PersonRef = tuple[int, str, int | None]  # id, home path, grid id
+PersonRef = tuple[int, str, int | None, int | None]  # id, home path, grid id, household id
 
 
 @dataclass(slots=True)
@@ -125,6 +125,14 @@ def lock_tubes(round_id: int, barcodes: Sequence[str]) -> tuple[dict[str, TubeRo
         ):
             by_pk[tube_id].person_ids.add(person_id)
     return tubes, other_round
+
+
+def households_of(person_ids: Sequence[int]) -> dict[int, int | None]:
+    """The registered household of each person (None: none registered)."""
+    if not person_ids:
+        return {}
+    cond, param = any_of("id", sorted(person_ids))
+    return dict(fetch(f"SELECT id, household_id FROM people_person WHERE {cond}", [param]))  # noqa: S608
 
 
 def seen_client_ids(round_id: int, client_ids: Sequence[str]) -> dict[str, str]:

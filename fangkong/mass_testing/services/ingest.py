@@ -74,7 +74,7 @@ def _precheck(scan: ScanIn, rnd: Round, now: dt.datetime) -> str | None:
 
 
 def _persons(scans: Sequence[ScanIn]) -> tuple[dict[str, db.PersonRef], dict[int, db.PersonRef]]:
-    """Persons named in the batch, by document index and by id: (id, path, grid id)."""
+    """Persons named in the batch, by document index and by id: (id, path, grid, household)."""
     by_doc: dict[str, str] = {}
     for s in scans:
         if s.doc_number:
@@ -88,7 +88,7 @@ def _persons(scans: Sequence[ScanIn]) -> tuple[dict[str, db.PersonRef], dict[int
     found_doc: dict[str, db.PersonRef] = {}
     found_id: dict[int, db.PersonRef] = {}
     person = (
-        "SELECT id, doc_bidx, jurisdiction_path, grid_id FROM people_person "
+        "SELECT id, doc_bidx, jurisdiction_path, grid_id, household_id FROM people_person "
         "WHERE merged_into_id IS NULL AND "
     )
     if by_doc:
@@ -100,7 +100,7 @@ def _persons(scans: Sequence[ScanIn]) -> tuple[dict[str, db.PersonRef], dict[int
             outer=person + "{cond}",
             params=[],
         )
-        idx = {bidx: (pk, path, grid) for pk, bidx, path, grid in rows}
+        idx = {bidx: (pk, path, grid, hh) for pk, bidx, path, grid, hh in rows}
         found_doc = {raw: idx[b] for raw, b in by_doc.items() if b in idx}
     if ids:
         rows = db.lookup(
@@ -111,7 +111,7 @@ def _persons(scans: Sequence[ScanIn]) -> tuple[dict[str, db.PersonRef], dict[int
             outer=person + "{cond}",
             params=[],
         )
-        found_id = {pk: (pk, path, grid) for pk, _b, path, grid in rows}
+        found_id = {pk: (pk, path, grid, hh) for pk, _b, path, grid, hh in rows}
     return found_doc, found_id
 
 
@@ -169,7 +169,7 @@ def _new_tube(
     )
 
 
-def _ingest(  # noqa: PLR0912, PLR0917 - one pass over the batch, in order
+def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in order
     actor: Actor,
     rnd: Round,
     ctx: db.RoundContext,
@@ -184,6 +184,10 @@ def _ingest(  # noqa: PLR0912, PLR0917 - one pass over the batch, in order
     seen = db.seen_client_ids(rnd.pk, [s.client_id for s in scans])
     pids = sorted({p[0] for p in by_doc.values()} | set(by_id))
     open_tube, stale = db.open_tubes(rnd.pk, pids)
+    # Sealed compounds: a household tube takes one household (rules.household_outcome).
+    households = db.households_of(
+        [p for t in tubes.values() if t.kind == Tube.Kind.HOUSEHOLD for p in t.person_ids]
+    )
 
     answers: list[ScanAnswer] = []
     samples: list[tuple[object, ...]] = []
@@ -218,9 +222,19 @@ def _ingest(  # noqa: PLR0912, PLR0917 - one pass over the batch, in order
         outcome = rules.scan_outcome(
             state, person_id=who[0], open_tube_of_person=open_tube.get(who[0]), barcode=scan.barcode
         )
+        if outcome == ScanOutcome.ACCEPTED and tube is not None:
+            outcome = (
+                rules.household_outcome(
+                    tube_kind=tube.kind,
+                    households_in_tube=[households.get(p) for p in tube.person_ids],
+                    person_household=who[3],
+                )
+                or outcome
+            )
         if outcome != ScanOutcome.ACCEPTED:
             answers.append(ScanAnswer(scan.client_id, outcome, scan.barcode))
             continue
+        households[who[0]] = who[3]
         if tube is None:
             tube = tubes[scan.barcode] = _new_tube(rnd, ctx, scan.barcode, scan.site_id, who)
         tube.members += 1

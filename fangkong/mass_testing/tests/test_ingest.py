@@ -150,3 +150,32 @@ def test_the_same_batch_sent_twice_at_once_is_counted_once(
     assert sorted(outcomes[0] + outcomes[1]) == ["accepted"] * 20 + ["duplicate"] * 20
     assert Sample.objects.count() == 20
     assert sum(Tube.objects.values_list("members", flat=True)) == 20
+
+
+def test_a_household_tube_of_a_sealed_compound_takes_one_household(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    from fangkong.people.models import Household
+
+    grid = two_districts.grid_a
+    homes = [
+        Household.objects.create(code=f"HH-{i}", grid=grid, jurisdiction_path=grid.path)
+        for i in range(2)
+    ]
+    family, neighbour, loner = crowd[:3], crowd[3], crowd[4]
+    Person.objects.filter(pk__in=[p.pk for p in family]).update(household=homes[0])
+    Person.objects.filter(pk=neighbour.pk).update(household=homes[1])
+    rnd = f.round_(system, two_districts, area_type="sealed_compound")
+    first = f.ingest(system, rnd, [f.scan(family[0], "HOME0001"), f.scan(neighbour, "HOME0001")])
+    assert [a.outcome for a in first] == ["accepted", "other_household"]
+    assert Tube.objects.get(barcode="HOME0001").kind == "household"
+    # A later batch: the tube's household comes from its stored members.
+    later = f.ingest(
+        system, rnd, [f.scan(loner, "HOME0001"), *(f.scan(p, "HOME0001") for p in family[1:])]
+    )
+    assert [a.outcome for a in later] == ["other_household", "accepted", "accepted"]
+    assert sorted(
+        Sample.objects.filter(tube__barcode="HOME0001").values_list("person_id", flat=True)
+    ) == sorted(p.pk for p in family)
+    # The neighbour's own tube is theirs alone, a loner's likewise.
+    assert f.ingest(system, rnd, [f.scan(neighbour, "HOME0002")])[0].outcome == "accepted"
