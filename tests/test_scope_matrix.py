@@ -50,6 +50,7 @@ from fangkong.control.tests import factories as control_factories
 from fangkong.core import clock
 from fangkong.core.actor import Actor
 from fangkong.core.perms import Perm
+from fangkong.core.tests.scope_kit import PERSONAS
 from fangkong.notifications.models import Notification
 from fangkong.notifications.services import notify
 from fangkong.people.models import Person
@@ -61,14 +62,6 @@ from fangkong.policy.schema import Category
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = (
-    "grid_worker",  # grid A
-    "sibling_district_officer",  # district B
-    "district_officer",  # district A, parent of grid A
-    "city_commander",  # the city
-    "other_role",  # a lab account in district A
-    "anonymous",
-)
 # Which side's objects each persona's subtree contains.
 COVERS: dict[str, set[str]] = {
     "grid_worker": {"A"},

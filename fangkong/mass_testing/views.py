@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core import clock
@@ -29,6 +29,7 @@ from fangkong.mass_testing.forms import (
     SiteForm,
 )
 from fangkong.mass_testing.models import Round
+from fangkong.mass_testing.rules import ScanOutcome
 from fangkong.people.masked import PersonView
 
 
@@ -251,6 +252,25 @@ def excuse(request: HttpRequest, round_id: int, grid_id: int) -> HttpResponse:
     return _unsampled_page(request, actor, rnd, grid, form=form, status=422)
 
 
+def _outcome_labels() -> dict[str, str]:
+    """What the sampler sees for each answer to a scan (the page keeps working offline, so the
+    labels travel with it)."""
+    return {
+        ScanOutcome.ACCEPTED: pgettext("scan outcome", "recorded"),
+        ScanOutcome.DUPLICATE: pgettext("scan outcome", "already recorded"),
+        ScanOutcome.TUBE_CLOSED: pgettext("scan outcome", "tube already closed"),
+        ScanOutcome.TUBE_FULL: pgettext("scan outcome", "tube full"),
+        ScanOutcome.IN_OTHER_OPEN_TUBE: pgettext("scan outcome", "person is in another open tube"),
+        ScanOutcome.ALREADY_IN_TUBE: pgettext("scan outcome", "person already in this tube"),
+        ScanOutcome.PERSON_UNKNOWN: pgettext("scan outcome", "person not in the registry"),
+        ScanOutcome.TUBE_OTHER_ROUND: pgettext("scan outcome", "tube belongs to another round"),
+        ScanOutcome.SITE_UNKNOWN: pgettext("scan outcome", "site not in this round"),
+        ScanOutcome.OUT_OF_ROUND: pgettext("scan outcome", "sampled outside the round"),
+        ScanOutcome.OTHER_HOUSEHOLD: pgettext("scan outcome", "tube holds another household"),
+        ScanOutcome.INVALID: pgettext("scan outcome", "scan not valid"),
+    }
+
+
 @login_required
 @require_GET
 @domain_errors
@@ -267,6 +287,7 @@ def sampler(request: HttpRequest, round_id: int) -> HttpResponse:
             "round": rnd,
             "sites": selectors.round_sites(scope=actor.scope, rnd=rnd),
             "endpoint": reverse("api:mass_testing_scans", args=[rnd.pk]),
+            "outcome_labels": _outcome_labels(),
         },
     )
 

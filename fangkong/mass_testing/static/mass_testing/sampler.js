@@ -24,6 +24,8 @@
     var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
+  var labelsNode = document.getElementById("outcome-labels");
+  var labels = labelsNode ? JSON.parse(labelsNode.textContent || "{}") : {};
   function load(k) { try { return JSON.parse(localStorage.getItem(k) || "[]"); } catch (e) { return []; } }
   function save(k, v) { localStorage.setItem(k, JSON.stringify(v)); }
   function render() {
@@ -34,7 +36,8 @@
     log.textContent = "";
     sent.slice(-10).reverse().forEach(function (s) {
       var li = document.createElement("li");
-      li.textContent = s.barcode + " · " + s.outcome;
+      li.textContent = s.barcode + " · " + (labels[s.outcome] || s.outcome);
+      li.dataset.outcome = s.outcome;
       if (s.outcome !== "accepted" && s.outcome !== "duplicate") { li.className = "flag"; }
       log.appendChild(li);
     });
