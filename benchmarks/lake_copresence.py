@@ -22,8 +22,8 @@ start excluded). Two engine figures per child process:
 Medians over `--runs`; `--plain-runs 0` skips the plain SQL (minutes and about 14 GiB of RAM on
 280 million rows) while iterating.
 
-    .venv/bin/python benchmarks/lake_generate.py --root /work/bench/lake280m
-    .venv/bin/python benchmarks/lake_copresence.py --root /work/bench/lake280m --runs 3 --plain-runs 0
+    .venv/bin/python benchmarks/lake_generate.py --root $BENCH/lake280m
+    .venv/bin/python benchmarks/lake_copresence.py --root $BENCH/lake280m --runs 3 --plain-runs 0
 """
 
 from __future__ import annotations

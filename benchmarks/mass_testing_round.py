@@ -21,9 +21,9 @@ Baseline, in the same run and also from a fresh process: the same three steps as
 without the platform (UPDATE ... FROM of the lines onto the tubes, the members of the positive
 tubes, one GROUP BY of residents LEFT JOIN their samples' tubes).
 
-    .venv/bin/python benchmarks/mass_testing_round.py --data-dir /work/bench/h3/round-pg \
+    .venv/bin/python benchmarks/mass_testing_round.py --data-dir $BENCH/h3/round-pg \
         --database-url postgres://root@127.0.0.1:5432/h3_bench_round --scale 1 --runs 3
-    .venv/bin/python benchmarks/mass_testing_round.py --data-dir /work/bench/h3/round-sqlite \
+    .venv/bin/python benchmarks/mass_testing_round.py --data-dir $BENCH/h3/round-sqlite \
         --scale 1 --runs 3
 """
 
