@@ -33,7 +33,7 @@ class Round(models.Model):
     policy_version = models.PositiveIntegerField()
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField()
-    # When the coverage tallies were last rebuilt (None: never).
+    # When the coverage counters were last recounted (None: never).
     coverage_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -118,6 +118,11 @@ class Tube(models.Model):
     ct_value = models.FloatField(null=True, blank=True)
     result_at = models.DateTimeField(null=True, blank=True)
     lab = models.CharField(max_length=100, blank=True)
+    # The grid of every member when they share one (the usual case: a site samples its
+    # neighbourhood), else None with `grids_mixed` set (or no member has a grid): a result
+    # adds a tube's members to that grid's coverage without reading its samples.
+    member_grid = models.BigIntegerField(null=True, blank=True)
+    grids_mixed = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -214,8 +219,12 @@ class LabReport(models.Model):
     class Meta:
         indexes = [
             *path_indexes("mtlabreport"),
-            models.Index(fields=["outcome", "-received_at"], name="mtlabreport_outcome_idx"),
-            models.Index(fields=["barcode"], name="mtlabreport_barcode_idx"),
+            # The lines to look into (unknown tubes, conflicts): a few among millions.
+            models.Index(
+                fields=["-received_at"],
+                condition=Q(outcome__in=["unknown_tube", "conflict"]),
+                name="mtlabreport_problem_idx",
+            ),
             models.Index(fields=["source", "outcome"], name="mtlabreport_source_idx"),
         ]
 
@@ -309,8 +318,10 @@ class Excusal(models.Model):
 
 
 class Coverage(models.Model):
-    """Pre-aggregated coverage of one grid in one round (rebuilt set-based by
-    services.coverage_refresh); towns and districts sum their grids by path."""
+    """Coverage of one grid in one round, kept as counters: created with the round (due),
+    moved by the ingest (sampled; an excused person sampled after all), by lab results
+    (resulted, positive) and by excusals; services.coverage_refresh recounts them and
+    corrects any drift (residents who moved). Towns and districts sum their grids by path."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
     grid = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="+")
@@ -332,8 +343,8 @@ class Coverage(models.Model):
 
 
 class Progress(models.Model):
-    """Residents sampled per grid and hour of a round (first sample of each person), rebuilt
-    with the coverage: the progress chart sums it over an area."""
+    """Residents sampled per grid and hour of a round (first sample of each person), counted by
+    the ingest and recounted with the coverage: the progress chart sums it over an area."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
     jurisdiction_path = models.CharField(max_length=255)
@@ -341,29 +352,39 @@ class Progress(models.Model):
     sampled = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [
-            *path_indexes("mtprogress"),
-            models.Index(fields=["round", "hour"], name="mtprogress_round_hour_idx"),
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "hour", "jurisdiction_path"], name="mtprogress_round_hour_path"
+            ),
         ]
+        indexes = path_indexes("mtprogress")
 
     def __str__(self) -> str:
         return f"{self.jurisdiction_path} {self.hour}: {self.sampled}"
 
 
-class OpenMember(models.Model):
-    """A person's place in a tube that is still open, one per person and round: the ingest
-    reads a batch's persons here (not through all their samples, which grow with every
-    round), and the unique constraint refuses a person in two open tubes even when two
-    batches add them at the same moment. Rows go when their tube closes."""
+class RoundMember(models.Model):
+    """A person sampled in a round, one row per person and round, written by the ingest: the
+    person's latest tube (open or not), the grid their first sample counted in, and whether
+    they were sampled more than once. The ingest reads a batch's persons here (not through
+    all their samples): a latest tube still open refuses a second open tube, and the unique
+    constraint does so even when two batches add the same person at the same moment. The row
+    also tells coverage whether a sample is the person's first in the round (sampled), and
+    marks the few persons sampled again, whose results are counted person by person."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="+")
+    grid_id = models.BigIntegerField(null=True, blank=True)
+    repeat = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["round", "person"], name="mtopen_round_person"),
         ]
+        indexes = [
+            models.Index(fields=["round"], condition=Q(repeat=True), name="mtmember_repeat_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"Person {self.person_id} in open tube {self.tube_id}"
+        return f"Person {self.person_id} in tube {self.tube_id}"

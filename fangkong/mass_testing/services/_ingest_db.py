@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection
 
 PersonRef = tuple[int, str, int | None, int | None]  # id, home path, grid id, household id
 
@@ -28,9 +28,20 @@ class TubeRow:
     kind: str
     path: str
     site_id: int | None
+    grid: int | None = None  # the members' grid when they share one (Tube.member_grid)
+    mixed: bool = False
     person_ids: set[int] = field(default_factory=set)
     changed: bool = False
-    was_open: bool = False  # open before this batch, with members in the open-member table
+
+    def add(self, person_id: int, grid: int | None) -> None:
+        """A member joins: count them and keep the tube's grid (one, or mixed)."""
+        if self.members == 0:
+            self.grid = grid
+        elif not self.mixed and self.grid != grid:
+            self.grid, self.mixed = None, True
+        self.members += 1
+        self.person_ids.add(person_id)
+        self.changed = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +115,17 @@ def lock_tubes(round_id: int, barcodes: Sequence[str]) -> tuple[dict[str, TubeRo
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     rows = fetch(
         "SELECT id, barcode, round_id, status, members, pool_size, kind, jurisdiction_path, "  # noqa: S608
-        f"site_id FROM mass_testing_tube WHERE {cond} ORDER BY barcode{lock}",
+        f"site_id, member_grid, grids_mixed FROM mass_testing_tube WHERE {cond} "
+        f"ORDER BY barcode{lock}",
         [param],
     )
     tubes: dict[str, TubeRow] = {}
     other_round: set[str] = set()
-    for pk, code, rid, status, members, size, kind, path, site_id in rows:
+    for pk, code, rid, status, members, size, kind, path, site_id, grid, mixed in rows:
         if rid != round_id:
             other_round.add(code)
             continue
-        tubes[code] = TubeRow(pk, code, status, members, size, kind, path, site_id)
-        tubes[code].was_open = status == "open"
+        tubes[code] = TubeRow(pk, code, status, members, size, kind, path, site_id, grid, mixed)
     by_pk = {t.id: t for t in tubes.values() if t.id is not None}
     if by_pk:
         # A statement of its own after the lock: it sees what the batch we waited for added.
@@ -150,30 +161,47 @@ def seen_client_ids(round_id: int, client_ids: Sequence[str]) -> dict[str, str]:
     return dict(rows)
 
 
-def open_tubes(round_id: int, person_ids: Sequence[int]) -> tuple[dict[int, str], list[int]]:
-    """Each person's open tube (barcode), and the stale rows (their tube was closed by other
-    means, a lab result) to remove."""
+@dataclass(frozen=True, slots=True)
+class Members:
+    """The batch's persons as the round knows them."""
+
+    tube: dict[int, tuple[int, str, str]]  # person -> latest tube (id, barcode, status)
+    excused: set[int]  # persons not sampled yet in the round, excused from it
+
+
+def members(round_id: int, person_ids: Sequence[int]) -> Members:
+    """Each person's latest tube in the round (persons sampled before), and which of the
+    others are excused: one unique-index probe each (member row, excusal)."""
     if not person_ids:
-        return {}, []
-    open_by: dict[int, str] = {}
-    stale: list[int] = []
-    join = (
-        "SELECT o.id, o.person_id, t.barcode, t.status FROM mass_testing_openmember o "
-        "JOIN mass_testing_tube t ON t.id = o.tube_id WHERE o.round_id = %s AND "
-    )
-    for row_id, person_id, barcode, status in lookup(
-        sorted(person_ids),
-        pg_type="bigint",
-        inner=join + "o.person_id = v.k",
-        column="o.person_id",
-        outer=join + "{cond}",
-        params=[round_id],
-    ):
-        if status == "open":
-            open_by[person_id] = barcode
-        else:
-            stale.append(row_id)
-    return open_by, stale
+        return Members({}, set())
+    if connection.vendor == "postgresql":
+        rows = fetch(
+            "SELECT v.k, x.tube_id, x.barcode, x.status, "
+            "EXISTS (SELECT 1 FROM mass_testing_excusal e WHERE e.round_id = %s AND e.person_id = v.k) "
+            "FROM unnest(%s::bigint[]) AS v(k) LEFT JOIN LATERAL ("
+            "SELECT m.tube_id, t.barcode, t.status FROM mass_testing_roundmember m "
+            "JOIN mass_testing_tube t ON t.id = m.tube_id "
+            "WHERE m.round_id = %s AND m.person_id = v.k LIMIT 1) x ON true",
+            [round_id, sorted(person_ids), round_id],
+        )
+    else:
+        rows = fetch(
+            "SELECT CAST(v.value AS INTEGER), m.tube_id, t.barcode, t.status, "
+            "EXISTS (SELECT 1 FROM mass_testing_excusal e WHERE e.round_id = %s "
+            "AND e.person_id = CAST(v.value AS INTEGER)) FROM json_each(%s) v "
+            "LEFT JOIN mass_testing_roundmember m ON m.round_id = %s "
+            "AND m.person_id = CAST(v.value AS INTEGER) "
+            "LEFT JOIN mass_testing_tube t ON t.id = m.tube_id",
+            [round_id, json.dumps(sorted(person_ids)), round_id],
+        )
+    tube: dict[int, tuple[int, str, str]] = {}
+    excused: set[int] = set()
+    for person, tube_id, barcode, status, is_excused in rows:
+        if tube_id is not None:
+            tube[int(person)] = (int(tube_id), barcode, status)
+        elif is_excused:
+            excused.add(int(person))
+    return Members(tube, excused)
 
 
 SAMPLE_COLUMNS = (
@@ -182,8 +210,29 @@ SAMPLE_COLUMNS = (
 )
 TUBE_COLUMNS = (
     "round_id, barcode, site_id, jurisdiction_path, kind, pool_size, members, status, "
-    "opened_at, closed_at, result, lab"
+    "member_grid, grids_mixed, opened_at, closed_at, result, lab"
 )
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a batch adds to the round's coverage: per grid, residents sampled for the first
+    time and how many of them were excused; per grid and hour, first samples."""
+
+    sampled: dict[int, int] = field(default_factory=dict)
+    unexcused: dict[int, int] = field(default_factory=dict)
+    hours: dict[tuple[int, dt.datetime], int] = field(default_factory=dict)
+
+    def first_sample(self, grid: int, at: dt.datetime, *, excused: bool) -> None:
+        self.sampled[grid] = self.sampled.get(grid, 0) + 1
+        if excused:
+            self.unexcused[grid] = self.unexcused.get(grid, 0) + 1
+        hour = at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        self.hours[grid, hour] = self.hours.get((grid, hour), 0) + 1
+
+
+class MemberMoved(IntegrityError):
+    """A person's latest tube changed under the batch (a concurrent batch): run it again."""
 
 
 def write(
@@ -191,13 +240,16 @@ def write(
     round_id: int,
     tubes: dict[str, TubeRow],
     samples: list[tuple[Any, ...]],
-    open_rows: list[tuple[int, str]],
-    stale: list[int],
+    new_members: dict[int, tuple[str, int | None, bool]],
+    moved_members: dict[int, tuple[str, int]],
+    tally: Tally,
     now: dt.datetime,
 ) -> None:
     """Insert the new tubes, update the others, add the samples (`samples`: barcode, person,
-    path, grid, site, sampler, sampled_at, client id) and keep the open-member table, inside the caller's
-    transaction. `open_rows`: (person, barcode) of members whose tube stays open."""
+    path, grid, site, sampler, sampled_at, client id), keep the member table (`new_members`:
+    person -> latest barcode, grid, sampled twice in the batch; `moved_members`: person ->
+    latest barcode, the tube their row named) and add the batch to the coverage counters,
+    inside the caller's transaction."""
     at = connection.ops.adapt_datetimefield_value
     stamp = at(now)
     now_text = now.isoformat()
@@ -209,16 +261,6 @@ def write(
             _insert_tubes(cur, round_id, fresh, stamp, pg=pg)
         if old:
             _update_tubes(cur, old, stamp, pg=pg)
-        closed = sorted(
-            t.id for t in old if t.id is not None and t.was_open and t.status == "closed"
-        )
-        if closed or stale:
-            cond, param = any_of("tube_id", closed)
-            cond2, param2 = any_of("id", stale)
-            cur.execute(
-                f"DELETE FROM mass_testing_openmember WHERE {cond} OR {cond2}",  # noqa: S608
-                [param, param2],
-            )
         if pg:
             # COPY's text format built here in one piece: psycopg's write_row adapts value
             # by value (about 10 µs a row, a quarter of a batch's Python time).
@@ -240,22 +282,98 @@ def write(
                     for code, person, path, grid, site, sampler, sampled, cid in samples
                 ],
             )  # fmt: skip
-        if open_rows:
-            # In person order: two batches inserting overlapping persons wait for each other
-            # in the same order instead of deadlocking.
-            members = sorted((p, tubes[code].id) for p, code in open_rows)
-            if pg:
-                cur.execute(
-                    "INSERT INTO mass_testing_openmember (round_id, person_id, tube_id) "
-                    "SELECT %s, p, t FROM unnest(%s::bigint[], %s::bigint[]) AS v(p, t)",
-                    [round_id, [m[0] for m in members], [m[1] for m in members]],
-                )
-            else:
-                cur.executemany(
-                    "INSERT INTO mass_testing_openmember (round_id, person_id, tube_id) "
-                    "VALUES (%s, %s, %s)",
-                    [(round_id, p, t) for p, t in members],
-                )
+        _write_members(cur, round_id, tubes, new_members, moved_members, pg=pg)
+        _write_tally(cur, round_id, tally, pg=pg)
+
+
+def _write_members(
+    cur: Any,
+    round_id: int,
+    tubes: dict[str, TubeRow],
+    new_members: dict[int, tuple[str, int | None, bool]],
+    moved_members: dict[int, tuple[str, int]],
+    *,
+    pg: bool,
+) -> None:
+    # In person order: two batches inserting overlapping persons wait for each other in the
+    # same order instead of deadlocking; the loser's unique violation runs it again.
+    rows = sorted(
+        (p, tubes[code].id, grid, again) for p, (code, grid, again) in new_members.items()
+    )
+    if rows and pg:
+        cur.execute(
+            "INSERT INTO mass_testing_roundmember (round_id, person_id, tube_id, grid_id, repeat) "
+            "SELECT %s, p, t, g, r FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], "
+            "%s::boolean[]) AS v(p, t, g, r)",
+            [round_id, *(list(c) for c in zip(*rows, strict=True))],
+        )
+    elif rows:
+        cur.executemany(
+            "INSERT INTO mass_testing_roundmember (round_id, person_id, tube_id, grid_id, repeat) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(round_id, *r) for r in rows],
+        )
+    moved = sorted((p, tubes[code].id, was) for p, (code, was) in moved_members.items())
+    if not moved:
+        return
+    # Sampled again in the round: the row follows the person's latest tube, if it still
+    # names the tube this batch read (a concurrent batch moved it otherwise).
+    sql = (
+        "UPDATE mass_testing_roundmember SET tube_id = %s, repeat = %s "
+        "WHERE round_id = %s AND person_id = %s AND tube_id = %s"
+    )
+    changed = 0
+    for person, tube_id, was in moved:
+        cur.execute(sql, [tube_id, True, round_id, person, was])
+        changed += cur.rowcount
+    if changed != len(moved):
+        raise MemberMoved("a member's latest tube changed under the batch")
+
+
+def _write_tally(cur: Any, round_id: int, tally: Tally, *, pg: bool) -> None:
+    if not tally.sampled:
+        return
+    grids = sorted(tally.sampled)
+    sampled = [tally.sampled[g] for g in grids]
+    unexcused = [tally.unexcused.get(g, 0) for g in grids]
+    hours = sorted(tally.hours)
+    if pg:
+        # Counter rows locked in grid order (the sort is below the lock): batches adding to
+        # the same grids queue in one order instead of deadlocking.
+        cur.execute(
+            "WITH l AS (SELECT c.id, c.grid_id FROM mass_testing_coverage c "
+            "WHERE c.round_id = %s AND c.grid_id = ANY(%s) ORDER BY c.grid_id FOR UPDATE) "
+            "UPDATE mass_testing_coverage c SET sampled = c.sampled + v.s, "
+            "due = c.due + v.u, excused = c.excused - v.u "
+            "FROM l JOIN unnest(%s::bigint[], %s::int[], %s::int[]) AS v(g, s, u) "
+            "ON v.g = l.grid_id WHERE c.id = l.id",
+            [round_id, grids, grids, sampled, unexcused],
+        )
+        cur.execute(
+            "INSERT INTO mass_testing_progress (round_id, jurisdiction_path, hour, sampled) "
+            "SELECT %s, c.jurisdiction_path, v.h, v.n "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[]) AS v(g, h, n) "
+            "JOIN mass_testing_coverage c ON c.round_id = %s AND c.grid_id = v.g "
+            "ORDER BY c.jurisdiction_path, v.h "
+            "ON CONFLICT (round_id, hour, jurisdiction_path) "
+            "DO UPDATE SET sampled = mass_testing_progress.sampled + EXCLUDED.sampled",
+            [round_id, [g for g, _ in hours], [h for _, h in hours],
+             [tally.hours[k] for k in hours], round_id],
+        )  # fmt: skip
+        return
+    cur.executemany(
+        "UPDATE mass_testing_coverage SET sampled = sampled + %s, due = due + %s, "
+        "excused = excused - %s WHERE round_id = %s AND grid_id = %s",
+        [(s, u, u, round_id, g) for g, s, u in zip(grids, sampled, unexcused, strict=True)],
+    )
+    at = connection.ops.adapt_datetimefield_value
+    cur.executemany(
+        "INSERT INTO mass_testing_progress (round_id, jurisdiction_path, hour, sampled) "
+        "SELECT %s, jurisdiction_path, %s, %s FROM mass_testing_coverage "
+        "WHERE round_id = %s AND grid_id = %s "
+        "ON CONFLICT (round_id, hour, jurisdiction_path) DO UPDATE SET sampled = sampled + excluded.sampled",
+        [(round_id, at(h), tally.hours[g, h], round_id, g) for g, h in hours],
+    )
 
 
 NULL = "\\N"
@@ -271,21 +389,24 @@ def _insert_tubes(cur: Any, round_id: int, fresh: list[TubeRow], stamp: Any, *, 
     if pg:
         cur.execute(
             f"INSERT INTO mass_testing_tube ({TUBE_COLUMNS}) "  # noqa: S608
-            "SELECT %s, b, s, p, k, z, m, st, %s, "
+            "SELECT %s, b, s, p, k, z, m, st, g, x, %s, "
             "CASE WHEN st = 'closed' THEN %s::timestamptz END, 'pending', '' "
             "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::int[], "
-            "%s::int[], %s::text[]) AS v(b, s, p, k, z, m, st) RETURNING id, barcode",
+            "%s::int[], %s::text[], %s::bigint[], %s::boolean[]) "
+            "AS v(b, s, p, k, z, m, st, g, x) RETURNING id, barcode",
             [round_id, stamp, stamp, [t.barcode for t in fresh], [t.site_id for t in fresh],
              [t.path for t in fresh], [t.kind for t in fresh], [t.pool_size for t in fresh],
-             [t.members for t in fresh], [t.status for t in fresh]],
+             [t.members for t in fresh], [t.status for t in fresh], [t.grid for t in fresh],
+             [t.mixed for t in fresh]],
         )  # fmt: skip
         rows = cur.fetchall()
     else:
         cur.executemany(
             f"INSERT INTO mass_testing_tube ({TUBE_COLUMNS}) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', '')",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', '')",
             [(round_id, t.barcode, t.site_id, t.path, t.kind, t.pool_size, t.members,
-              t.status, stamp, stamp if t.status == "closed" else None) for t in fresh],
+              t.status, t.grid, t.mixed, stamp, stamp if t.status == "closed" else None)
+             for t in fresh],
         )  # fmt: skip
         cond, param = any_of("barcode", [t.barcode for t in fresh], text=True)
         cur.execute(f"SELECT id, barcode FROM mass_testing_tube WHERE {cond}", [param])  # noqa: S608
@@ -298,13 +419,17 @@ def _insert_tubes(cur: Any, round_id: int, fresh: list[TubeRow], stamp: Any, *, 
 def _update_tubes(cur: Any, old: list[TubeRow], stamp: Any, *, pg: bool) -> None:
     if pg:
         cur.execute(
-            "UPDATE mass_testing_tube t SET members = v.m, status = v.st, "
-            "closed_at = CASE WHEN v.st = 'closed' THEN %s::timestamptz END "
-            "FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS v(id, m, st) WHERE t.id = v.id",
-            [stamp, [t.id for t in old], [t.members for t in old], [t.status for t in old]],
-        )
+            "UPDATE mass_testing_tube t SET members = v.m, status = v.st, member_grid = v.g, "
+            "grids_mixed = v.x, closed_at = CASE WHEN v.st = 'closed' THEN %s::timestamptz END "
+            "FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::bigint[], %s::boolean[]) "
+            "AS v(id, m, st, g, x) WHERE t.id = v.id",
+            [stamp, [t.id for t in old], [t.members for t in old], [t.status for t in old],
+             [t.grid for t in old], [t.mixed for t in old]],
+        )  # fmt: skip
     else:
         cur.executemany(
-            "UPDATE mass_testing_tube SET members = %s, status = %s, closed_at = %s WHERE id = %s",
-            [(t.members, t.status, stamp if t.status == "closed" else None, t.id) for t in old],
-        )
+            "UPDATE mass_testing_tube SET members = %s, status = %s, member_grid = %s, "
+            "grids_mixed = %s, closed_at = %s WHERE id = %s",
+            [(t.members, t.status, t.grid, t.mixed, stamp if t.status == "closed" else None, t.id)
+             for t in old],
+        )  # fmt: skip

@@ -1,6 +1,9 @@
-"""Coverage (应检尽检), rebuilt set-based: per grid of a round, the residents due, sampled,
-with a result, in a positive tube, excused; and residents sampled per hour for the progress
-chart. Boards read these rows; a periodic job and the board's "refresh" rebuild them.
+"""Coverage (应检尽检): per grid of a round, the residents due, sampled, with a result, in a
+positive tube, excused; and residents sampled per hour for the progress chart. Boards read
+these rows. They are counters: the round's creation counts the residents (due), the ingest
+adds first samples, lab results add results (services.results), excusals move a resident
+between due and excused; `coverage_refresh` recounts everything set-based and corrects the
+counters by the difference (a periodic job and the board's "recount").
 
 Due: the registry's residents of the round's areas (persons not merged away), minus those
 excused and not sampled anyway. Sampled: residents with at least one sample in the round.
@@ -72,8 +75,11 @@ def _one_pass(cur: Any) -> Iterator[None]:
 
 @transaction.atomic
 def coverage_refresh(*, rnd: Round) -> int:
-    """Rebuild the round's coverage and progress rows; returns the number of grids.
-    Background work (system): no actor, no audit row (it derives, it does not decide).
+    """Recount the round's coverage and progress from its samples, results, excusals and the
+    registry, and correct the counters by the difference (residents who moved or were merged,
+    a registry import); creates the rows of a new round. Returns the number of grids with
+    residents. Background work (system): no actor, no audit row (it derives, it does not
+    decide).
 
     One pass: the round's samples are read in person order from the covering (round, person,
     tube, sampled_at) index and reduced to one row per resident (first sampling time, first
@@ -130,9 +136,12 @@ def coverage_refresh(*, rnd: Round) -> int:
             WHERE p.merged_into_id IS NULL AND p.grid_id IS NOT NULL
         """  # noqa: S608
         params = [rnd.pk, *inner_params, rnd.pk, rnd.pk]
+    # The recount and the counters as they stand, read in one statement (one snapshot on
+    # PostgreSQL): the difference is added to the counters, so what batches and results add
+    # while the recount runs is kept, not overwritten.
     per_grid_hour = f"""
         CREATE TEMP TABLE mt_cover_gh AS
-        SELECT q.grid_id AS grid_id, {hour} AS hour,
+        SELECT 0 AS src, q.grid_id AS grid_id, '' AS path, {hour} AS hour,
             SUM(CASE WHEN q.exc IS NULL OR q.sp IS NOT NULL THEN 1 ELSE 0 END) AS due,
             SUM(CASE WHEN q.sp IS NOT NULL THEN 1 ELSE 0 END) AS sampled,
             SUM(CASE WHEN q.state >= 1 THEN 1 ELSE 0 END) AS resulted,
@@ -141,34 +150,201 @@ def coverage_refresh(*, rnd: Round) -> int:
         FROM ({per_person}
         ) q
         GROUP BY q.grid_id, {hour}
+        UNION ALL
+        SELECT 1, c.grid_id, '', NULL, c.due, c.sampled, c.resulted, c.positive, c.excused
+        FROM mass_testing_coverage c WHERE c.round_id = %s
+        UNION ALL
+        SELECT 2, NULL, r.jurisdiction_path, r.hour, 0, r.sampled, 0, 0, 0
+        FROM mass_testing_progress r WHERE r.round_id = %s
     """  # noqa: S608
+    counts = "due, sampled, resulted, positive, excused"
+    cover_delta = f"""
+        CREATE TEMP TABLE mt_cover_d AS
+        SELECT COALESCE(n.grid_id, c.grid_id) AS grid_id, n.path AS path,
+            CASE WHEN c.grid_id IS NULL THEN 1 ELSE 0 END AS fresh,
+            {", ".join(f"COALESCE(n.{k}, 0) - COALESCE(c.{k}, 0) AS {k}" for k in counts.split(", "))}
+        FROM (
+            SELECT q.grid_id, g.path, {", ".join(f"SUM(q.{k}) AS {k}" for k in counts.split(", "))}
+            FROM mt_cover_gh q JOIN jurisdictions_jurisdiction g ON g.id = q.grid_id AND {grids_sql}
+            WHERE q.src = 0 GROUP BY q.grid_id, g.path
+        ) n FULL OUTER JOIN (SELECT * FROM mt_cover_gh WHERE src = 1) c ON c.grid_id = n.grid_id
+    """  # noqa: S608
+    progress_delta = f"""
+        CREATE TEMP TABLE mt_prog_d AS
+        SELECT COALESCE(n.path, c.path) AS path, COALESCE(n.hour, c.hour) AS hour,
+            CASE WHEN c.path IS NULL THEN 1 ELSE 0 END AS fresh,
+            COALESCE(n.sampled, 0) - COALESCE(c.sampled, 0) AS sampled
+        FROM (
+            SELECT g.path, q.hour, SUM(q.sampled) AS sampled FROM mt_cover_gh q
+            JOIN jurisdictions_jurisdiction g ON g.id = q.grid_id AND {grids_sql}
+            WHERE q.src = 0 AND q.hour IS NOT NULL GROUP BY g.path, q.hour
+        ) n FULL OUTER JOIN (SELECT * FROM mt_cover_gh WHERE src = 2) c
+            ON c.path = n.path AND c.hour = n.hour
+    """  # noqa: S608
+    pg = connection.vendor == "postgresql"
+    add = ", ".join(f"{k} = mass_testing_coverage.{k} + d.{k}" for k in counts.split(", "))
+    if pg:
+        # Counter rows locked in grid order, as the ingest locks them.
+        update = (
+            "WITH l AS (SELECT c.id, c.grid_id FROM mass_testing_coverage c "  # noqa: S608
+            "WHERE c.round_id = %s ORDER BY c.grid_id FOR UPDATE) "
+            f"UPDATE mass_testing_coverage SET {add} FROM l JOIN mt_cover_d d "
+            "ON d.grid_id = l.grid_id WHERE mass_testing_coverage.id = l.id AND d.fresh = 0"
+        )
+    else:
+        update = (
+            f"UPDATE mass_testing_coverage SET {add} FROM mt_cover_d d "  # noqa: S608
+            "WHERE mass_testing_coverage.round_id = %s "
+            "AND d.grid_id = mass_testing_coverage.grid_id AND d.fresh = 0"
+        )
     with connection.cursor() as cur:
         big_statements(cur)
-        cur.execute("DROP TABLE IF EXISTS mt_cover_gh")
+        for table in ("mt_cover_gh", "mt_cover_d", "mt_prog_d"):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
         with _one_pass(cur):
-            cur.execute(per_grid_hour, params)
-        cur.execute("DELETE FROM mass_testing_coverage WHERE round_id = %s", [rnd.pk])
-        cur.execute("DELETE FROM mass_testing_progress WHERE round_id = %s", [rnd.pk])
+            cur.execute(per_grid_hour, [*params, rnd.pk, rnd.pk])
+        cur.execute(cover_delta, where_params)
+        cur.execute(progress_delta, where_params)
         cur.execute(
-            "INSERT INTO mass_testing_coverage "  # noqa: S608 - paths_sql binds the paths
-            "(round_id, grid_id, jurisdiction_path, due, sampled, resulted, positive, excused) "
-            "SELECT %s, c.grid_id, g.path, c.due, c.sampled, c.resulted, c.positive, c.excused "
-            "FROM (SELECT grid_id, SUM(due) AS due, SUM(sampled) AS sampled, SUM(resulted) AS resulted, "
-            "SUM(positive) AS positive, SUM(excused) AS excused FROM mt_cover_gh GROUP BY grid_id) c "
-            f"JOIN jurisdictions_jurisdiction g ON g.id = c.grid_id AND {grids_sql}",
-            [rnd.pk, *where_params],
+            f"INSERT INTO mass_testing_coverage (round_id, grid_id, jurisdiction_path, {counts}) "  # noqa: S608
+            f"SELECT %s, grid_id, path, {counts} FROM mt_cover_d WHERE fresh = 1 AND path IS NOT NULL",
+            [rnd.pk],
         )
-        grids = int(cur.rowcount)
+        cur.execute(update, [rnd.pk])
+        _progress_apply(cur, rnd.pk, pg=pg)
         cur.execute(
-            "INSERT INTO mass_testing_progress (round_id, jurisdiction_path, hour, sampled) "  # noqa: S608
-            "SELECT %s, g.path, c.hour, SUM(c.sampled) FROM mt_cover_gh c "
-            f"JOIN jurisdictions_jurisdiction g ON g.id = c.grid_id AND {grids_sql} "
-            "WHERE c.hour IS NOT NULL GROUP BY g.path, c.hour",
-            [rnd.pk, *where_params],
+            "SELECT COUNT(*) FROM mt_cover_d d WHERE d.path IS NOT NULL"  # grids with residents
         )
-        cur.execute("DROP TABLE mt_cover_gh")
+        grids = int(cur.fetchone()[0])
+        for table in ("mt_cover_gh", "mt_cover_d", "mt_prog_d"):
+            cur.execute(f"DROP TABLE {table}")
     Round.objects.filter(pk=rnd.pk).update(coverage_at=clock.now())
     return grids
+
+
+def _progress_apply(cur: Any, round_id: int, *, pg: bool) -> None:
+    """Add the recount's differences (mt_prog_d) to the progress rows: new hours inserted
+    (or added to, when a batch inserted the row meanwhile), the others updated, locked in
+    the ingest's order."""
+    cur.execute(
+        "INSERT INTO mass_testing_progress (round_id, jurisdiction_path, hour, sampled) "
+        "SELECT %s, path, hour, sampled FROM mt_prog_d WHERE fresh = 1 AND sampled > 0 "
+        "ORDER BY path, hour ON CONFLICT (round_id, hour, jurisdiction_path) "
+        "DO UPDATE SET sampled = mass_testing_progress.sampled + excluded.sampled",
+        [round_id],
+    )
+    if pg:
+        cur.execute(
+            "SELECT COUNT(*) FROM (SELECT r.id FROM mass_testing_progress r JOIN mt_prog_d d "
+            "ON d.path = r.jurisdiction_path AND d.hour = r.hour AND d.fresh = 0 "
+            "AND d.sampled <> 0 WHERE r.round_id = %s "
+            "ORDER BY r.jurisdiction_path, r.hour FOR UPDATE OF r) x",
+            [round_id],
+        )
+    cur.execute(
+        "UPDATE mass_testing_progress SET sampled = mass_testing_progress.sampled + d.sampled "
+        "FROM mt_prog_d d WHERE mass_testing_progress.round_id = %s AND d.fresh = 0 "
+        "AND d.sampled <> 0 AND d.path = mass_testing_progress.jurisdiction_path "
+        "AND d.hour = mass_testing_progress.hour",
+        [round_id],
+    )
+
+
+_STATE = "CASE WHEN t.result = 'positive' THEN 2 WHEN t.result <> 'pending' THEN 1 ELSE 0 END"
+_IN_BATCH = (
+    "CASE WHEN EXISTS (SELECT 1 FROM mass_testing_labreport b WHERE b.tube_id = t.id "
+    "AND b.source = %s AND b.outcome = 'matched') THEN 1 ELSE 0 END"
+)
+
+
+def count_results(cur: Any, source: str) -> None:
+    """Add the results matched from `source` (their tubes' results already written) to the
+    coverage counters of the members' grids, in the caller's transaction.
+
+    A tube's members count once each: by the tube's grid when they share one (no samples
+    read), by their samples' grids when mixed. A person sampled more than once in the round
+    (the member table marks them; few) is then corrected person by person: their result
+    counts only if none of their other tubes had one, their positive only if none was
+    positive."""
+    matched = (
+        "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id "
+        "WHERE lr.source = %s AND lr.outcome = 'matched'"
+    )
+    pos = "CASE WHEN t.result = 'positive' THEN {n} ELSE 0 END"
+    cur.execute("DROP TABLE IF EXISTS mt_res_d")
+    cur.execute(
+        "CREATE TEMP TABLE mt_res_d AS "
+        f"SELECT t.round_id, t.member_grid AS grid_id, t.members AS resulted, "
+        f"{pos.format(n='t.members')} AS positive {matched} AND t.member_grid IS NOT NULL",
+        [source],
+    )
+    cur.execute(
+        "INSERT INTO mt_res_d (round_id, grid_id, resulted, positive) "  # noqa: S608
+        f"SELECT s.round_id, s.grid_id, 1, {pos.format(n='1')} "
+        "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id "
+        "JOIN mass_testing_sample s ON s.tube_id = t.id "
+        "WHERE lr.source = %s AND lr.outcome = 'matched' AND t.grids_mixed AND s.grid_id IS NOT NULL",
+        [source],
+    )
+    cur.execute("SELECT DISTINCT round_id FROM mt_res_d")
+    rounds = sorted(int(r[0]) for r in cur.fetchall())
+    if rounds:
+        # Persons sampled more than once, with samples among this batch's tubes: what the
+        # lines above counted for them (one per sample) is replaced by what is true.
+        holders = ", ".join(["%s"] * len(rounds))
+        cur.execute("DROP TABLE IF EXISTS mt_rep")
+        cur.execute(
+            "CREATE TEMP TABLE mt_rep AS SELECT m.round_id, m.person_id, m.grid_id AS home, "  # noqa: S608
+            "SUM(x.inb) AS nb, SUM(CASE WHEN x.inb = 1 AND x.state = 2 THEN 1 ELSE 0 END) AS nbpos, "
+            "MAX(CASE WHEN x.inb = 0 THEN x.state ELSE 0 END) AS old "
+            "FROM mass_testing_roundmember m JOIN ("
+            f"SELECT s.round_id, s.person_id, {_STATE} AS state, {_IN_BATCH} AS inb "
+            "FROM mass_testing_sample s JOIN mass_testing_tube t ON t.id = s.tube_id"
+            ") x ON x.round_id = m.round_id AND x.person_id = m.person_id "
+            f"WHERE m.repeat = %s AND m.round_id IN ({holders}) "
+            "GROUP BY m.round_id, m.person_id, m.grid_id HAVING SUM(x.inb) > 0",
+            [source, True, *rounds],
+        )
+        cur.execute(
+            "INSERT INTO mt_res_d (round_id, grid_id, resulted, positive) "  # noqa: S608
+            f"SELECT s.round_id, s.grid_id, -1, -{pos.format(n='1')} FROM mt_rep r "
+            "JOIN mass_testing_sample s ON s.round_id = r.round_id AND s.person_id = r.person_id "
+            f"JOIN mass_testing_tube t ON t.id = s.tube_id WHERE s.grid_id IS NOT NULL AND {_IN_BATCH} = 1",
+            [source],
+        )
+        cur.execute(
+            "INSERT INTO mt_res_d (round_id, grid_id, resulted, positive) "
+            "SELECT round_id, home, CASE WHEN old < 1 THEN 1 ELSE 0 END, "
+            "CASE WHEN old < 2 AND nbpos > 0 THEN 1 ELSE 0 END FROM mt_rep WHERE home IS NOT NULL"
+        )
+        cur.execute("DROP TABLE mt_rep")
+    add_to_counters(cur, "mt_res_d", ("resulted", "positive"))
+    cur.execute("DROP TABLE mt_res_d")
+
+
+def add_to_counters(cur: Any, table: str, counts: tuple[str, ...]) -> None:
+    """Add the rows of `table` (round_id, grid_id, *counts; several rows per grid allowed) to
+    the coverage counters, the counter rows locked in (round, grid) order as the ingest
+    locks them. Grids without a counter row (not in the round) are left out."""
+    sums = ", ".join(f"SUM({k}) AS {k}" for k in counts)
+    cur.execute("DROP TABLE IF EXISTS mt_add")
+    cur.execute(
+        f"CREATE TEMP TABLE mt_add AS SELECT round_id, grid_id, {sums} FROM {table} "  # noqa: S608
+        "GROUP BY round_id, grid_id"
+    )
+    add = ", ".join(f"{k} = mass_testing_coverage.{k} + a.{k}" for k in counts)
+    if connection.vendor == "postgresql":
+        cur.execute(
+            "SELECT COUNT(*) FROM (SELECT c.id FROM mass_testing_coverage c JOIN mt_add a "
+            "ON a.round_id = c.round_id AND a.grid_id = c.grid_id "
+            "ORDER BY c.round_id, c.grid_id FOR UPDATE OF c) x"
+        )
+    cur.execute(
+        f"UPDATE mass_testing_coverage SET {add} FROM mt_add a "  # noqa: S608
+        "WHERE a.round_id = mass_testing_coverage.round_id "
+        "AND a.grid_id = mass_testing_coverage.grid_id"
+    )
+    cur.execute("DROP TABLE mt_add")
 
 
 @transaction.atomic

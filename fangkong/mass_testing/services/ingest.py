@@ -169,6 +169,27 @@ def _new_tube(
     )
 
 
+def _member(  # noqa: PLR0917 - the scan's person and the batch's member bookkeeping
+    who: db.PersonRef,
+    scan: ScanIn,
+    known: db.Members,
+    new_members: dict[int, tuple[str, int | None, bool]],
+    moved: dict[int, tuple[str, int]],
+    tally: db.Tally,
+) -> None:
+    """Keep the member table's rows for an accepted scan: a person's first sample in the round
+    adds a row and counts in their grid's coverage; a later one moves the row to this tube."""
+    person, grid = who[0], who[2]
+    if person in new_members:  # sampled twice in this batch (their first tube closed)
+        new_members[person] = (scan.barcode, new_members[person][1], True)
+    elif person in known.tube:
+        moved[person] = (scan.barcode, known.tube[person][0])
+    else:
+        new_members[person] = (scan.barcode, grid, False)
+        if grid is not None:
+            tally.first_sample(grid, scan.sampled_at, excused=person in known.excused)
+
+
 def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in order
     actor: Actor,
     rnd: Round,
@@ -183,7 +204,8 @@ def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in or
     tubes, other_round = db.lock_tubes(rnd.pk, sorted({s.barcode for s in scans if s.barcode}))
     seen = db.seen_client_ids(rnd.pk, [s.client_id for s in scans])
     pids = sorted({p[0] for p in by_doc.values()} | set(by_id))
-    open_tube, stale = db.open_tubes(rnd.pk, pids)
+    known = db.members(rnd.pk, pids)
+    open_tube = {p: code for p, (_id, code, status) in known.tube.items() if status == "open"}
     # Sealed compounds: a household tube takes one household (rules.household_outcome).
     households = db.households_of(
         [p for t in tubes.values() if t.kind == Tube.Kind.HOUSEHOLD for p in t.person_ids]
@@ -191,6 +213,11 @@ def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in or
 
     answers: list[ScanAnswer] = []
     samples: list[tuple[object, ...]] = []
+    # The member table's rows to add (first sample in the round) or to move (sampled again),
+    # and what the first samples add to the coverage counters.
+    new_members: dict[int, tuple[str, int | None, bool]] = {}
+    moved: dict[int, tuple[str, int]] = {}
+    tally = db.Tally()
     for scan in scans:
         if scan.client_id in seen:
             answers.append(ScanAnswer(scan.client_id, ScanOutcome.DUPLICATE, seen[scan.client_id]))
@@ -237,9 +264,8 @@ def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in or
         households[who[0]] = who[3]
         if tube is None:
             tube = tubes[scan.barcode] = _new_tube(rnd, ctx, scan.barcode, scan.site_id, who)
-        tube.members += 1
-        tube.person_ids.add(who[0])
-        tube.changed = True
+        tube.add(who[0], who[2])
+        _member(who, scan, known, new_members, moved, tally)
         if tube.members >= tube.pool_size or scan.close_tube:
             tube.status = Tube.Status.CLOSED
             for p in tube.person_ids:
@@ -255,17 +281,15 @@ def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in or
         answers.append(ScanAnswer(scan.client_id, ScanOutcome.ACCEPTED, scan.barcode))
 
     if samples:
-        accepted = {row[1] for row in samples}
         db.write(
             round_id=rnd.pk,
             tubes=tubes,
             samples=samples,
-            # The batch's new members whose tube is still open at its end.
-            open_rows=[(p, code) for p, code in open_tube.items() if p in accepted
-                       and tubes[code].status == Tube.Status.OPEN and tubes[code].changed],
-            stale=stale,
+            new_members=new_members,
+            moved_members=moved,
+            tally=tally,
             now=now,
-        )  # fmt: skip
+        )
         record(
             actor=actor,
             action="mass_testing.scans_ingest",

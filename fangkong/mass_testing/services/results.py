@@ -34,6 +34,7 @@ from fangkong.mass_testing.services._common import (
     big_statements,
     paths_sql,
 )
+from fangkong.mass_testing.services.coverage import count_results
 from fangkong.policy.rules import deadline
 from fangkong.policy.schema import Duty
 from fangkong.policy.selectors import rulebook_in_force
@@ -189,25 +190,10 @@ def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) ->
         report.already_received = True
         return report
     now = clock.now()
-    path = _lab_path(actor)
-    LabReport.objects.bulk_create(
-        [
-            LabReport(
-                barcode=r.barcode,
-                jurisdiction_path=path,
-                result=r.result,
-                ct_value=r.ct_value,
-                tested_at=r.tested_at,
-                lab=lab[:100],
-                source=source,
-                outcome=LabReport.Outcome.RECEIVED,
-                received_at=now,
-            )
-            for r in rows
-        ],
-        batch_size=5000,
+    results_stage(rows)
+    new_pools, singles = results_match(
+        source=source, lab=lab[:100], path=_lab_path(actor), now=now, scope=actor.scope
     )
-    new_pools, singles = results_match(source=source, now=now, scope=actor.scope)
     report = result_report(source=source)
     record(
         actor=actor,
@@ -245,11 +231,42 @@ def enqueue_followups(pools: Sequence[int], singles: Sequence[int]) -> None:
         )
 
 
-def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[int], list[int]]:
-    """Match the received lines of `source` to tubes, set-based; record results; open the
-    positive pools (with a pending retest per member). Returns (new pool ids, positive
-    single-tube ids). Runs in the caller's transaction. A tube outside `scope` is matched
-    like a missing one (unknown_tube): "not yours" looks exactly like "missing"."""
+STAGE = "mt_lab_in"
+STAGE_COLUMNS = "seq, barcode, result, ct_value, tested_at"
+
+
+def results_stage(rows: Sequence[ResultIn]) -> None:
+    """The lines of one file or batch, in order, into a temporary table of this connection
+    (`mt_lab_in`), from which results_match writes each line once, with its outcome."""
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cur.execute(
+            f"CREATE TEMP TABLE {STAGE} (seq integer PRIMARY KEY, barcode varchar(40) NOT NULL, "
+            "result varchar(8) NOT NULL, ct_value double precision, tested_at timestamp"
+            f"{' with time zone' if pg else ''} NOT NULL)"
+        )
+        if pg:
+            with cur.cursor.copy(f"COPY {STAGE} ({STAGE_COLUMNS}) FROM STDIN") as cp:
+                for i, r in enumerate(rows):
+                    cp.write_row((i, r.barcode, r.result, r.ct_value, r.tested_at))
+        else:
+            at = connection.ops.adapt_datetimefield_value
+            cur.executemany(
+                f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+                [(i, r.barcode, r.result, r.ct_value, at(r.tested_at)) for i, r in enumerate(rows)],
+            )
+
+
+def results_match(
+    *, source: str, lab: str, path: str, now: dt.datetime, scope: Scope
+) -> tuple[list[int], list[int]]:
+    """Write the staged lines (results_stage) as `source`, each once with its outcome and
+    tube; record the tubes' results; count them in the coverage; open the positive pools
+    (with a pending retest per member). Returns (new pool ids, positive single-tube ids).
+    Runs in the caller's transaction. A tube outside `scope` is matched like a missing one
+    (unknown_tube): "not yours" looks exactly like "missing"; such lines keep `path` (the
+    lab's node)."""
     scope_params: list[Any] = []
     tube_scope = (
         "1=1"
@@ -263,22 +280,22 @@ def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[
     # One pass decides every line's outcome: unknown tube; two different results for one tube
     # in this batch (neither believed); a result already recorded (the same: repeat, another:
     # conflict); else the tube's first line matches and later ones repeat it.
-    outcome = (
-        "UPDATE mass_testing_labreport AS lr SET tube_id = x.tube_id, "  # noqa: S608
-        "jurisdiction_path = COALESCE(x.path, lr.jurisdiction_path), outcome = x.outcome FROM ("
-        "SELECT l.id, t.id AS tube_id, t.jurisdiction_path AS path, CASE "
+    lines = (
+        "INSERT INTO mass_testing_labreport (barcode, tube_id, jurisdiction_path, result, "  # noqa: S608
+        "ct_value, tested_at, lab, source, outcome, received_at) "
+        "SELECT l.barcode, t.id, COALESCE(t.jurisdiction_path, %s), l.result, l.ct_value, "
+        "l.tested_at, %s, %s, CASE "
         "WHEN t.id IS NULL THEN 'unknown_tube' "
         "WHEN MIN(l.result) OVER w <> MAX(l.result) OVER w THEN 'conflict' "
         "WHEN t.result <> 'pending' THEN CASE WHEN t.result = l.result THEN 'repeat' ELSE 'conflict' END "
-        "WHEN ROW_NUMBER() OVER (PARTITION BY t.id ORDER BY l.id) = 1 THEN 'matched' "
-        "ELSE 'repeat' END AS outcome "
-        "FROM mass_testing_labreport l LEFT JOIN mass_testing_tube t "
+        "WHEN ROW_NUMBER() OVER (PARTITION BY t.id ORDER BY l.seq) = 1 THEN 'matched' "
+        "ELSE 'repeat' END, %s "
+        f"FROM {STAGE} l LEFT JOIN mass_testing_tube t "
         f"ON t.barcode = l.barcode AND {tube_scope} "
-        "WHERE l.source = %s AND l.outcome = 'received' WINDOW w AS (PARTITION BY t.id)"
-        ") x WHERE lr.id = x.id"
+        "WINDOW w AS (PARTITION BY t.id) ORDER BY l.seq"
     )
     steps: list[tuple[str, list[Any]]] = [
-        (outcome, [*scope_params, source]),
+        (lines, [path, lab, source, at, *scope_params]),
         (
             "UPDATE mass_testing_tube AS t SET result = lr.result, ct_value = lr.ct_value, "
             "result_at = lr.tested_at, lab = lr.lab, status = 'closed', "
@@ -307,6 +324,8 @@ def results_match(*, source: str, now: dt.datetime, scope: Scope) -> tuple[list[
         big_statements(cur)
         for sql, params in steps:
             cur.execute(sql, params)
+        cur.execute(f"DROP TABLE {STAGE}")
+        count_results(cur, source)
         cur.execute(
             "SELECT p.id FROM mass_testing_positivepool p JOIN mass_testing_labreport lr ON lr.tube_id = p.tube_id "
             "AND lr.source = %s AND lr.outcome = 'matched' ORDER BY p.id",

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import F
 
 from fangkong.audit.services import record
 from fangkong.control.rules import common_path
@@ -15,8 +16,9 @@ from fangkong.core.errors import Conflict, Invalid
 from fangkong.core.perms import Perm
 from fangkong.jurisdictions.models import Jurisdiction, Level
 from fangkong.mass_testing import rules
-from fangkong.mass_testing.models import Excusal, Round, RoundArea, Site
+from fangkong.mass_testing.models import Coverage, Excusal, Round, RoundArea, RoundMember, Site
 from fangkong.mass_testing.services._common import in_round, in_scope, section
+from fangkong.mass_testing.services.coverage import coverage_refresh
 from fangkong.people.models import Person
 from fangkong.policy.sections.mass_testing import AreaType, PoolRule
 
@@ -100,6 +102,7 @@ def round_create(
             for node, area_type, rule in cleaned
         ]
     )
+    coverage_refresh(rnd=rnd)  # the counter rows, with the residents due in each grid
     record(
         actor=actor,
         action="mass_testing.round_create",
@@ -205,6 +208,7 @@ def excusal_record(
             created_by=actor.label[:150],
             created_at=clock.now(),
         )
+        _count_excusal(rnd, person.pk, person.grid_id, +1)
     record(
         actor=actor,
         action="mass_testing.excusal_record",
@@ -226,4 +230,18 @@ def excusal_withdraw(*, actor: Actor, excusal: Excusal) -> None:
         target=excusal,
         detail={"round_id": excusal.round_id, "person_id": excusal.person_id},
     )
+    grid_id = Person.objects.filter(pk=excusal.person_id).values_list("grid_id", flat=True).first()
+    _count_excusal(excusal.round, excusal.person_id, grid_id, -1)
     excusal.delete()
+
+
+def _count_excusal(rnd: Round, person_id: int, grid_id: int | None, step: int) -> None:
+    """An excusal of a resident not sampled yet moves them from due to excused (step +1),
+    its withdrawal back (step -1); a sampled resident stays due and sampled. (A batch
+    sampling the person in the very same moment can leave the grid one off until the next
+    recount corrects it.)"""
+    if grid_id is None or RoundMember.objects.filter(round=rnd, person_id=person_id).exists():
+        return
+    Coverage.objects.filter(round=rnd, grid_id=grid_id).update(
+        due=F("due") - step, excused=F("excused") + step
+    )

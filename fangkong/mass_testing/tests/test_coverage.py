@@ -141,3 +141,113 @@ def test_excusal_rules(two_districts: Tree, system: Actor, city: list[Person]) -
     services.excusal_withdraw(actor=system, excusal=Excusal.objects.get())
     assert not Excusal.objects.exists()
     assert not Tube.objects.exists()
+
+
+def _counters(rnd_id: int) -> dict[int, tuple[int, ...]]:
+    rows = Coverage.objects.filter(round_id=rnd_id)
+    return {c.grid_id: (c.due, c.sampled, c.resulted, c.positive, c.excused) for c in rows}
+
+
+def _hours(rnd_id: int) -> list[tuple[str, object, int]]:
+    rows = Progress.objects.filter(round_id=rnd_id).exclude(sampled=0)
+    return sorted(rows.values_list("jurisdiction_path", "hour", "sampled"))
+
+
+def test_counters_kept_by_ingest_results_and_excusals_equal_a_brute_force_count(
+    two_districts: Tree, system: Actor, city: list[Person]
+) -> None:
+    """No recount: the counters move with every batch, lab file and excusal, and equal the
+    brute-force count after each step; the recount then finds nothing to correct."""
+    t = two_districts
+    rnd = f.round_(system, t)
+    area = t.district_a.path
+    a = [p for p in city if p.grid_id == t.grid_a.pk]  # 9
+    a2 = [p for p in city if p.grid_id == t.grid_a2.pk]  # 7
+    b = [p for p in city if p.grid_id == t.grid_b.pk]  # 4, outside the round
+
+    def check() -> None:
+        assert _counters(rnd.pk) == _brute(rnd.pk, city, area)
+
+    check()  # the round's creation counted the residents due
+    services.excusal_record(actor=system, rnd=rnd, person=a[8], reason="bedridden")
+    services.excusal_record(actor=system, rnd=rnd, person=a2[6], reason="away")  # sampled later
+    check()
+    # One grid per tube; grids mixed in a tube; a visitor from outside the round; a tube
+    # that closes in the batch and a member who goes on into the next tube (twice in one
+    # batch); a retried batch.
+    batch = [
+        *[f.scan(p, "CNT00001") for p in a[:4]],
+        *[f.scan(p, "CNT00002") for p in [a[4], a2[0], a2[1], b[0]]],
+        f.scan(a2[2], "CNT00003", close_tube=True),
+        f.scan(a2[2], "CNT00004"),
+        f.scan(a2[6], "CNT00004", close_tube=True),
+    ]
+    f.ingest(system, rnd, batch)
+    f.ingest(system, rnd, batch)
+    check()
+    assert Tube.objects.get(barcode="CNT00001").member_grid == t.grid_a.pk
+    assert Tube.objects.get(barcode="CNT00002").grids_mixed
+    services.excusal_record(actor=system, rnd=rnd, person=a[0], reason="under_control")
+    check()  # sampled already: stays due and sampled
+    services.results_submit(
+        actor=system,
+        lab="lab",
+        batch_id="r1",
+        results=[
+            f.result("CNT00001", "negative"),
+            f.result("CNT00002", "positive"),
+            f.result("CNT00003", "negative"),
+            f.result("CNT00003", "negative"),  # a repeat line
+            f.result("NOSUCH001", "positive"),  # unknown tube
+        ],
+    )
+    check()
+    # Sampled again after a result: into tubes that come back positive and negative.
+    f.ingest(
+        system,
+        rnd,
+        [f.scan(a[0], "CNT00005", close_tube=True), f.scan(a[4], "CNT00006", close_tube=True)],
+    )
+    f.ingest(system, rnd, [f.scan(a[5], "CNT00007", close_tube=True)])
+    check()
+    services.results_submit(
+        actor=system,
+        lab="lab",
+        batch_id="r2",
+        results=[
+            f.result("CNT00004", "negative"),
+            f.result("CNT00005", "positive"),
+            f.result("CNT00006", "negative"),
+            f.result("CNT00007", "positive"),
+            f.result("CNT00007", "negative"),  # conflicting lines: neither believed
+        ],
+    )
+    check()
+    services.excusal_withdraw(actor=system, excusal=Excusal.objects.get(person=a[8]))
+    check()
+    got = _counters(rnd.pk)
+    assert got[t.grid_a.pk] == (9, 6, 5, 2, 0)  # a[0..5]; a[0] and a[4] positive
+    assert t.grid_b.pk not in got
+    hours = _hours(rnd.pk)
+    assert sum(n for _, _, n in hours) == 6 + 4
+    # The recount finds nothing to correct.
+    assert services.coverage_refresh(rnd=rnd) == 2
+    assert _counters(rnd.pk) == got
+    assert _hours(rnd.pk) == hours
+
+
+def test_the_recount_corrects_a_resident_who_moved(
+    two_districts: Tree, system: Actor, city: list[Person]
+) -> None:
+    t = two_districts
+    rnd = f.round_(system, t)
+    mover = next(p for p in city if p.grid_id == t.grid_a.pk)
+    f.ingest(system, rnd, [f.scan(mover, "MOV00001", close_tube=True)])
+    Person.objects.filter(pk=mover.pk).update(
+        grid=t.grid_a2, jurisdiction_path=t.grid_a2.path
+    )  # a registry correction
+    city = list(Person.objects.filter(pk__in=[p.pk for p in city]))
+    assert _counters(rnd.pk) != _brute(rnd.pk, city, t.district_a.path)
+    services.coverage_refresh(rnd=rnd)
+    assert _counters(rnd.pk) == _brute(rnd.pk, city, t.district_a.path)
+    assert [(p, n) for p, _, n in _hours(rnd.pk)] == [(t.grid_a2.path, 1)]

@@ -1,4 +1,4 @@
-"""The sampling ingest's guarantees that depend on the database: the open-member table, and
+"""The sampling ingest's guarantees that depend on the database: the member table, and
 concurrent batches on separate connections (threads) that meet on a tube or a person."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.db import OperationalError, connections
 
 from conftest import Tree
 from fangkong.core.actor import Actor
-from fangkong.mass_testing.models import OpenMember, Round, Sample, Tube
+from fangkong.mass_testing.models import RoundMember, Round, Sample, Tube
 from fangkong.mass_testing.services import ScanAnswer, ScanIn
 from fangkong.mass_testing.services.ingest import Collided
 from fangkong.mass_testing.tests import factories as f
@@ -23,20 +23,26 @@ def crowd(book: RulebookVersion, two_districts: Tree, system: Actor) -> list[Per
     return [f.person(system, two_districts.grid_a) for _ in range(24)]
 
 
-def test_open_members_follow_the_tube_until_it_closes(
+def test_members_keep_their_latest_tube(
     two_districts: Tree, system: Actor, crowd: list[Person]
 ) -> None:
     rnd = f.round_(system, two_districts)
     f.ingest(system, rnd, [f.scan(p, "OPEN0001") for p in crowd[:4]])
     tube = Tube.objects.get(barcode="OPEN0001")
-    assert set(OpenMember.objects.values_list("person_id", "tube_id")) == {
+    assert set(RoundMember.objects.values_list("person_id", "tube_id")) == {
         (p.pk, tube.pk) for p in crowd[:4]
     }
     answers = f.ingest(system, rnd, [f.scan(p, "OPEN0001") for p in crowd[4:10]])
     assert [a.outcome for a in answers] == ["accepted"] * 6
-    assert not OpenMember.objects.exists()  # the tube is full, hence closed
-    # Its members are free for the next tube (another day's sampling in the same round).
+    tube.refresh_from_db()
+    assert tube.status == "closed"  # full
+    assert RoundMember.objects.filter(tube=tube, repeat=False).count() == 10
+    # Its members are free for the next tube (another day's sampling in the same round);
+    # the row follows them there and marks them as sampled more than once.
     assert f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0002")])[0].outcome == "accepted"
+    row = RoundMember.objects.get(person=crowd[0])
+    assert (row.tube.barcode, row.repeat, row.grid_id) == ("OPEN0002", True, crowd[0].grid_id)
+    assert RoundMember.objects.count() == 10
 
 
 def test_a_tube_closed_by_other_means_frees_its_members(
@@ -46,7 +52,7 @@ def test_a_tube_closed_by_other_means_frees_its_members(
     f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0003")])
     Tube.objects.filter(barcode="OPEN0003").update(status="closed")  # as a lab result does
     assert f.ingest(system, rnd, [f.scan(crowd[0], "OPEN0004")])[0].outcome == "accepted"
-    assert list(OpenMember.objects.values_list("person_id", "tube__barcode")) == [
+    assert list(RoundMember.objects.values_list("person_id", "tube__barcode")) == [
         (crowd[0].pk, "OPEN0004")
     ]
 
@@ -62,8 +68,9 @@ def test_closing_a_tube_and_moving_a_member_in_one_batch(
         [f.scan(crowd[1], "OPEN0005", close_tube=True), f.scan(crowd[0], "OPEN0006")],
     )
     assert [a.outcome for a in answers] == ["accepted", "accepted"]
-    assert list(OpenMember.objects.values_list("person_id", "tube__barcode")) == [
-        (crowd[0].pk, "OPEN0006")
+    assert sorted(RoundMember.objects.values_list("person_id", "tube__barcode", "repeat")) == [
+        (crowd[0].pk, "OPEN0006", True),
+        (crowd[1].pk, "OPEN0005", False),
     ]
 
 
@@ -123,7 +130,7 @@ def test_two_batches_creating_the_same_new_tube_never_overfill_it(
         tube = Tube.objects.get(barcode=code)
         assert (tube.members, tube.status) == (10, "closed")
         assert Sample.objects.filter(tube=tube).count() == 10
-    assert not OpenMember.objects.exists()
+    assert RoundMember.objects.count() == 12  # each person once, whichever tube took them
 
 
 @pytest.mark.django_db(transaction=True)
@@ -137,7 +144,7 @@ def test_one_person_sent_into_two_new_tubes_at_once_lands_in_one(
         )
         assert sorted(outcomes[0] + outcomes[1]) == ["accepted", "in_other_open_tube"], outcomes
         assert Sample.objects.filter(person=p).count() == 1
-        assert OpenMember.objects.filter(person=p).count() == 1
+        assert RoundMember.objects.filter(person=p).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
