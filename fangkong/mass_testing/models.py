@@ -372,9 +372,16 @@ class RoundMember(models.Model):
     also tells coverage whether a sample is the person's first in the round (sampled), and
     marks the few persons sampled again, whose results are counted person by person."""
 
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
-    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="+")
+    # Written with every first sample (ten million a round): like the sample's, the round and
+    # person references are checked by the ingest, not per row by the database, and no
+    # single-column index repeats the unique constraint's leading column.
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="+", db_index=False)
     grid_id = models.BigIntegerField(null=True, blank=True)
     repeat = models.BooleanField(default=False)
 

@@ -2,6 +2,7 @@
 per person sampled in a round, kept after the tube closes), tubes know their members' grid,
 progress rows are unique per hour and node, and the lab lines' problem index is partial."""
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -14,6 +15,22 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RenameModel(old_name='OpenMember', new_name='RoundMember'),
+        # Checked by the ingest (as the sample's are), no index repeating the unique one's lead.
+        migrations.AlterField(
+            model_name='roundmember',
+            name='person',
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='people.person'),
+        ),
+        migrations.AlterField(
+            model_name='roundmember',
+            name='round',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mass_testing.round'),
+        ),
+        migrations.AlterField(
+            model_name='roundmember',
+            name='tube',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mass_testing.tube'),
+        ),
         migrations.AddField(
             model_name='roundmember',
             name='grid_id',
