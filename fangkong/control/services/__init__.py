@@ -13,9 +13,11 @@ from fangkong.control.services._common import (
     SUBJECT_TYPE,
     order_link,
     refresh_control_status,
+    refresh_control_statuses,
 )
 from fangkong.control.services.approval import change_request_decide
 from fangkong.control.services.issue import order_issue
+from fangkong.control.services.issue_many import orders_issue_many
 from fangkong.control.services.moves import orders_follow_people
 from fangkong.control.services.samples import scheduled_test_record
 from fangkong.control.services.status import (
@@ -39,6 +41,8 @@ __all__ = [
     "order_release",
     "orders_bulk_change",
     "orders_follow_people",
+    "orders_issue_many",
     "refresh_control_status",
+    "refresh_control_statuses",
     "scheduled_test_record",
 ]

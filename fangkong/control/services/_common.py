@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -148,6 +149,40 @@ def refresh_control_status(*, person_id: int, in_force: BookInForce | None = Non
     return colour
 
 
+def refresh_control_statuses(*, person_ids: Collection[int], in_force: BookInForce) -> None:
+    """`refresh_control_status` for many persons: one read of their active orders, one
+    upsert, one delete."""
+    today = clock.local_date()
+    book = in_force.book
+    active: dict[int, list[ControlOrder]] = defaultdict(list)
+    for o in ControlOrder.objects.filter(
+        person_id__in=list(person_ids), status__in=rules.ACTIVE
+    ).order_by("pk"):
+        active[o.person_id].append(o)
+    now = clock.now()
+    rows = []
+    for person_id, orders in active.items():
+        measures = [rules.measure_on(rules.phases_from_json(o.phases), today) for o in orders]
+        governing = max(orders, key=lambda o: book.measures[Measure(o.measure)].strictness)
+        rows.append(
+            ControlStatus(
+                person_id=person_id,
+                jurisdiction_path=governing.jurisdiction_path,
+                colour=code_colour(book, measures).value,
+                order=governing,
+                updated_at=now,
+            )
+        )
+    ControlStatus.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["person"],
+        update_fields=["jurisdiction_path", "colour", "order", "updated_at"],
+    )
+    if gone := [p for p in person_ids if p not in active]:
+        ControlStatus.objects.filter(person_id__in=gone).delete()
+
+
 def _grid_of(person: Person) -> Jurisdiction:
     if person.grid is not None:
         return person.grid
@@ -155,14 +190,15 @@ def _grid_of(person: Person) -> Jurisdiction:
     return jurisdiction_get(scope=Scope.system(), code=code)
 
 
-def _create_work(actor: Actor, order: ControlOrder, person: Person, *, dedupe_key: str) -> bool:
-    """The duty of the order's category for the person's grid; False when it has none (cases
-    are the hospital's, key populations are routine). The assignment notifies the grid's post
-    holder itself."""
+def _work_item(
+    order: ControlOrder, person: Person, *, dedupe_key: str
+) -> assignments.NewAssignment | None:
+    """The duty of the order's category for the person's grid; None when it has none (cases
+    are the hospital's, key populations are routine)."""
     category = Category(order.category)
     duty = rules.DUTY_OF_CATEGORY.get(category)
     if duty is None:
-        return False
+        return None
     # Titles are stored text: written in the platform's language (settings.LANGUAGE_CODE),
     # whatever language the acting user's page happens to be in.
     with translation.override(settings.LANGUAGE_CODE):
@@ -173,8 +209,7 @@ def _create_work(actor: Actor, order: ControlOrder, person: Person, *, dedupe_ke
             "until": _iso(order.release_on) or _("further notice"),
             "order": order.pk,
         }
-    assignments.assignment_create(
-        actor=actor,
+    return assignments.NewAssignment(
         kind=duty.value,
         jurisdiction=_grid_of(person),
         title=title,
@@ -184,6 +219,26 @@ def _create_work(actor: Actor, order: ControlOrder, person: Person, *, dedupe_ke
         duty=duty,
         dedupe_key=dedupe_key,
         detail={"measure": order.measure, "release_on": _iso(order.release_on)},
+    )
+
+
+def _create_work(actor: Actor, order: ControlOrder, person: Person, *, dedupe_key: str) -> bool:
+    """The grid's duty for the order (`_work_item`); False when it has none. The assignment
+    notifies the grid's post holder itself."""
+    item = _work_item(order, person, dedupe_key=dedupe_key)
+    if item is None:
+        return False
+    assignments.assignment_create(
+        actor=actor,
+        kind=item.kind,
+        jurisdiction=item.jurisdiction,
+        title=item.title,
+        subject_type=item.subject_type,
+        subject_id=item.subject_id,
+        person_id=item.person_id,
+        duty=item.duty,
+        dedupe_key=item.dedupe_key,
+        detail=item.detail,
     )
     return True
 
