@@ -26,7 +26,6 @@ from fangkong.mass_testing import rules
 from fangkong.mass_testing.models import PositivePool, Retest, Sample, Tube
 from fangkong.mass_testing.services._common import SUBJECT_RETEST, in_scope, section
 from fangkong.notifications.services import notify
-from fangkong.people.models import Person
 from fangkong.policy.schema import Duty
 from fangkong.tracing import services as tracing
 
@@ -46,40 +45,48 @@ def pool_hold(*, pool_id: int) -> int:
     actor = system_actor("mass_testing")
     pool = PositivePool.objects.select_for_update().select_related("tube").get(pk=pool_id)
     book, _version = section()
-    held = 0
     retests = list(
-        Retest.objects.filter(pool=pool, assignment_id__isnull=True).select_related("person")
+        Retest.objects.filter(pool=pool, assignment_id__isnull=True)
+        .select_related("person", "person__grid")
+        .order_by("pk")
     )
-    for rt in retests:
-        person: Person = rt.person
-        reason = f"member of positive pool tube {pool.tube.barcode}: held until the retest"
-        order = control.order_issue(
+    held = len(retests)
+    if retests:
+        # The whole pool in a few statements (control and assignments do each member exactly
+        # as their one-person services would): a pool's members are held "immediately".
+        orders = control.orders_issue_many(
             actor=actor,
-            person=person,
+            persons=[rt.person for rt in retests],
             category=book.hold_category,
             anchor=clock.local_date(),
             basis_type="test",
             basis_id=f"mt-pool:{pool.pk}",
-            reason=reason,
+            reason=f"member of positive pool tube {pool.tube.barcode}: held until the retest",
         )
-        # An order already as strict keeps the person (absorbed): not ours to release later.
-        rt.hold_order_id = None if order.absorbed else order.pk
-        node = person.grid or Jurisdiction.objects.get(path=person.jurisdiction_path)
-        item = assignments.assignment_create(
+        items = assignments.assignments_create_many(
             actor=actor,
-            kind=RETEST_KIND,
-            jurisdiction=node,
-            title=f"单管复核：混管 {pool.tube.barcode} 阳性",
-            subject_type=SUBJECT_RETEST,
-            subject_id=rt.pk,
-            person_id=person.pk,
-            duty=Duty.RETEST_POSITIVE_POOL,
-            dedupe_key=f"mt-retest:{rt.pk}",
-            detail={"pool_id": pool.pk, "barcode": pool.tube.barcode},
+            items=[
+                assignments.NewAssignment(
+                    kind=RETEST_KIND,
+                    jurisdiction=(
+                        rt.person.grid or Jurisdiction.objects.get(path=rt.person.jurisdiction_path)
+                    ),
+                    title=f"单管复核：混管 {pool.tube.barcode} 阳性",
+                    subject_type=SUBJECT_RETEST,
+                    subject_id=rt.pk,
+                    person_id=rt.person_id,
+                    duty=Duty.RETEST_POSITIVE_POOL,
+                    dedupe_key=f"mt-retest:{rt.pk}",
+                    detail={"pool_id": pool.pk, "barcode": pool.tube.barcode},
+                )
+                for rt in retests
+            ],
         )
-        rt.assignment_id = item.pk
-        rt.save(update_fields=["hold_order_id", "assignment_id"])
-        held += 1
+        for rt, order, item in zip(retests, orders, items, strict=True):
+            # An order already as strict keeps the person (absorbed): not ours to release.
+            rt.hold_order_id = None if order.absorbed else order.pk
+            rt.assignment_id = item.pk
+        Retest.objects.bulk_update(retests, ["hold_order_id", "assignment_id"])
     notify(
         user_ids=_command_office_ids(),
         subject=f"混管阳性：{pool.tube.barcode}（{pool.members} 人）",
