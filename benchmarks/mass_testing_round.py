@@ -42,20 +42,88 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Target, fangkong, load, machine
 
 
-def _measure(round_id: int) -> dict[str, object]:
-    """Fresh process: match and detect, then coverage; each timed; rolled back at the end."""
+def _measure(round_id: int, verify: str = "") -> dict[str, object]:
+    """Fresh process: the lab's lines staged, matched, their tubes' results written and
+    counted in the coverage, positive pools opened, hold jobs enqueued; then the city's
+    coverage read (20,000 grids summed, as the board does). Each timed; rolled back at the
+    end. `verify`: also recount the coverage afterwards (untimed) and report what the
+    recount had to correct (nothing, when the counters are exact)."""
     import django
 
     django.setup()
     from django.db import connection, transaction
 
     from fangkong.core import clock
+    from fangkong.core.scope import Scope
+    from fangkong.mass_testing import selectors, services
+    from fangkong.mass_testing.models import Coverage, PositivePool, Retest, Round, Tube
+    from fangkong.mass_testing.services import results as results_module
+    from fangkong.mass_testing.services.coverage import count_results
+    from fangkong.mass_testing.services.results import STAGE, STAGE_COLUMNS, enqueue_followups
+
+    _rulebook()
+    rnd = Round.objects.get(pk=round_id)
+    out: dict[str, object] = {}
+    spent: list[float] = []
+
+    def timed_count(cur: object, matched: str, source: str) -> None:
+        t = time.perf_counter()
+        count_results(cur, matched, source)
+        spent.append(time.perf_counter() - t)
+
+    vars(results_module)["count_results"] = timed_count  # the counting step timed apart
+    with transaction.atomic():
+        t = time.perf_counter()
+        # What results_stage does with a parsed file's lines (COPY / executemany), here from
+        # the table the generator left them in.
+        with connection.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {STAGE_COLUMNS} FROM bench_lab_in")  # noqa: S608
+        stage = time.perf_counter() - t
+        t = time.perf_counter()
+        pools, singles = services.results_match(
+            source="bench", lab="lab", path="/4409/", now=clock.now(), scope=Scope.system()
+        )
+        enqueue_followups(pools, singles)
+        match = time.perf_counter() - t
+        t = time.perf_counter()
+        total, children, _node = selectors.coverage(scope=Scope.system(), rnd=rnd)
+        board = time.perf_counter() - t
+        out |= {
+            "stage_s": stage,
+            "match_detect_s": stage + match - spent[0],
+            "counters_s": spent[0],
+            "board_s": board,
+            "total_s": stage + match + board,
+        }
+        out |= {"pools": len(pools), "retests": Retest.objects.count(), "grids": len(children)}
+        out["open_pools"] = PositivePool.objects.filter(status="open").count()
+        agg = Coverage.objects.filter(round=rnd).values_list(
+            "due", "sampled", "resulted", "positive", "excused"
+        )
+        out["sums"] = [sum(x) for x in zip(*agg, strict=True)]
+        out["board_total"] = [total.due, total.sampled, total.resulted, total.positive]
+        out["tubes_resulted"] = Tube.objects.exclude(result="pending").count()
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT outcome, COUNT(*) FROM mass_testing_labreport GROUP BY 1 ORDER BY 1"
+            )
+            out["outcomes"] = dict(cur.fetchall())
+        if verify:
+            before = list(agg.order_by("grid_id"))
+            t = time.perf_counter()
+            services.coverage_refresh(rnd=rnd)
+            out["recount_s"] = time.perf_counter() - t
+            after = list(agg.order_by("grid_id"))
+            out["recount_corrected_grids"] = sum(
+                1 for a, b in zip(before, after, strict=True) if a != b
+            )
+        transaction.set_rollback(True)
+    return out
+
+
+def _rulebook() -> None:
     from fangkong.core.actor import system_actor
     from fangkong.core.errors import Conflict
-    from fangkong.core.scope import Scope
-    from fangkong.mass_testing import services
-    from fangkong.mass_testing.models import Coverage, PositivePool, Retest, Round, Tube
-    from fangkong.mass_testing.services.results import enqueue_followups
     from fangkong.policy.editions import edition_text
     from fangkong.policy.selectors import rulebook_in_force
     from fangkong.policy.services import rulebook_publish
@@ -66,33 +134,6 @@ def _measure(round_id: int) -> dict[str, object]:
         rulebook_publish(
             actor=system_actor("bench"), text=edition_text("ninth-edition-2022"), note="bench"
         )
-    rnd = Round.objects.get(pk=round_id)
-    out: dict[str, object] = {}
-    with transaction.atomic():
-        t = time.perf_counter()
-        pools, singles = services.results_match(
-            source="bench", now=clock.now(), scope=Scope.system()
-        )
-        enqueue_followups(pools, singles)
-        match = time.perf_counter() - t
-        t = time.perf_counter()
-        grids = services.coverage_refresh(rnd=rnd)
-        cover = time.perf_counter() - t
-        out |= {"match_detect_s": match, "coverage_s": cover, "total_s": match + cover}
-        out |= {"pools": len(pools), "retests": Retest.objects.count(), "grids": grids}
-        out["open_pools"] = PositivePool.objects.filter(status="open").count()
-        agg = Coverage.objects.filter(round=rnd).values_list(
-            "due", "sampled", "resulted", "positive", "excused"
-        )
-        out["sums"] = [sum(x) for x in zip(*agg, strict=True)]
-        out["tubes_resulted"] = Tube.objects.exclude(result="pending").count()
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT outcome, COUNT(*) FROM mass_testing_labreport GROUP BY 1 ORDER BY 1"
-            )
-            out["outcomes"] = dict(cur.fetchall())
-        transaction.set_rollback(True)
-    return out
 
 
 def _hold(round_id: int, pools: int) -> dict[str, object]:
@@ -100,15 +141,19 @@ def _hold(round_id: int, pools: int) -> dict[str, object]:
     import django
 
     django.setup()
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from fangkong.core import clock
     from fangkong.core.scope import Scope
     from fangkong.mass_testing import services
+    from fangkong.mass_testing.services.results import STAGE, STAGE_COLUMNS
 
+    _rulebook()
     with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {STAGE_COLUMNS} FROM bench_lab_in")  # noqa: S608
         ids, _singles = services.results_match(
-            source="bench", now=clock.now(), scope=Scope.system()
+            source="bench", lab="lab", path="/4409/", now=clock.now(), scope=Scope.system()
         )
         t = time.perf_counter()
         held = sum(services.pool_hold(pool_id=pool_id) for pool_id in ids[:pools])
@@ -137,9 +182,7 @@ def _baseline(round_id: int) -> dict[str, object]:
         t = time.perf_counter()
         cur.execute(
             "UPDATE mass_testing_tube AS t SET result = lr.result, ct_value = lr.ct_value, "
-            "result_at = lr.tested_at FROM mass_testing_labreport lr "
-            "WHERE lr.barcode = t.barcode AND lr.source = %s",
-            ["bench"],
+            "result_at = lr.tested_at FROM bench_lab_in lr WHERE lr.barcode = t.barcode"
         )
         out["match_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -205,13 +248,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-generate", "--skip-setup", action="store_true")
     parser.add_argument("--hold-pools", type=int, default=0)
+    parser.add_argument("--striped", action="store_true", help="every tube mixes ten grids")
+    parser.add_argument("--verify", action="store_true", help="recount after the first run")
     args = parser.parse_args()
     target = Target(args.data_dir, args.database_url)
     print(f"# {target.label} · {machine()}", flush=True)
     if not args.skip_generate:
         target.recreate()
         fangkong(target, "migrate", "--verbosity", "0")
-        gen = _child(target, "generate", str(args.scale))
+        gen = _child(target, "generate", str(args.scale), str(args.striped))
         (args.data_dir / "round.json").write_text(json.dumps(gen))
         print(f"generated: {json.dumps(gen)}  load {load()}", flush=True)
     gen = json.loads((args.data_dir / "round.json").read_text())
@@ -219,7 +264,7 @@ def main() -> None:
     runs, bases = [], []
     _settle(target)  # a run stopped earlier may have left row versions behind
     for run in range(args.runs):
-        runs.append(_child(target, "measure", rnd))
+        runs.append(_child(target, "measure", rnd, repr("v" if args.verify and not run else "")))
         print(f"run {run + 1}: {json.dumps(runs[-1])}  load {load()}", flush=True)
         _settle(target)
         bases.append(_child(target, "baseline", rnd))
@@ -231,7 +276,7 @@ def main() -> None:
     if not runs:
         return
     size = f"{gen['samples_n']:,} samples, {gen['tubes_n']:,} tubes, {gen['grids_n']:,} grids"
-    for key in ("match_detect_s", "coverage_s", "total_s"):
+    for key in ("stage_s", "match_detect_s", "counters_s", "board_s", "total_s"):
         each = ", ".join(f"{float(str(r[key])):.2f}" for r in runs)
         print(f"  {key}: {_median(runs, key):.2f} s (runs {each})")
     for key in ("match_s", "detect_s", "coverage_s", "total_s"):

@@ -3,8 +3,16 @@ set-based inside the database, on PostgreSQL and on SQLite.
 
 The tree: 20 districts, 200 towns, 2,000 villages, 2,000 compounds, 20,000 grids. Persons
 (scale x 10.5 million, 1 in 20 never sampled), 10-in-1 closed tubes, their samples, a few
-thousand excusals and one received lab line per tube (1 in 1,000 positive), plus 100 lines for
-unknown tubes and 50 tubes reported twice with the other result.
+thousand excusals, and what the ingest leaves behind: the member table's row per sampled
+person, each tube's members' grid, and the coverage counters (counted by the recount,
+`services.coverage_refresh`, untimed). The lab's lines wait in `bench_lab_in` (what a
+parsed file holds): one per tube (1 in 1,000 positive), plus 100 lines for unknown tubes
+and 50 tubes reported twice with the other result.
+
+Persons live in grids in blocks of consecutive ids and are sampled in id order, so a tube
+takes neighbours (as a site's queue does): about 2 % of the tubes straddle two grids.
+`striped=True` spreads consecutive persons over all the grids instead (every tube mixes ten
+grids), the worst case for counting results by grid.
 
 Fast load: the secondary indexes and unique indexes of the loaded tables are dropped first and
 built again after the load (then ANALYZE); PostgreSQL skips the foreign-key triggers for this
@@ -21,7 +29,7 @@ import datetime as dt
 import time
 from typing import Any
 
-TABLES = ["people_person", "mass_testing_tube", "mass_testing_sample", "mass_testing_labreport"]
+TABLES = ["people_person", "mass_testing_tube", "mass_testing_sample", "mass_testing_roundmember"]
 
 
 class Dialect:
@@ -89,13 +97,15 @@ def _drop_indexes(cur: Any, pg: bool) -> list[str]:
     return rebuild
 
 
-def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step by step
+def generate(scale: float, striped: bool = False) -> dict[str, Any]:  # noqa: PLR0915 - one load, step by step
     import django
 
     django.setup()
     from django.db import connection
 
     from fangkong.core import clock, crypto
+    from fangkong.mass_testing import services
+    from fangkong.mass_testing.models import Round
 
     d = Dialect(connection.vendor)
     samples = int(10_000_000 * scale)
@@ -128,13 +138,15 @@ def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step 
         if scale < 1:
             grids = max(1, int(grids * scale))
             cur.execute("DELETE FROM bench_g WHERE idx >= %s", [grids])
+        block = -(-persons // grids)  # persons per grid, in consecutive ids
         i = d.col("i")
         cur.execute(
             "INSERT INTO people_person (id, doc_type, doc_number, doc_bidx, name, name_bidx, sex, "
             "phone, phone_bidx, address, grid_id, jurisdiction_path, id_mismatch, created_at, updated_at) "
             f"SELECT {i}, 'resident_id', %s, 'b' || {d.text(i)}, %s, '', 'U', '', '', '', g.id, g.path, "
-            f"%s, %s, %s FROM {d.series('i', '1', str(persons))} JOIN bench_g g ON g.idx = ({i} - 1) %% %s",
-            [sealed, sealed, False, ts(0), ts(0), grids],
+            f"%s, %s, %s FROM {d.series('i', '1', str(persons))} JOIN bench_g g ON g.idx = "
+            + (f"({i} - 1) %% %s" if striped else f"({i} - 1) / %s"),
+            [sealed, sealed, False, ts(0), ts(0), grids if striped else block],
         )
         if d.pg:
             for table, last in [("people_person", persons), ("mass_testing_tube", tubes)]:
@@ -156,11 +168,26 @@ def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step 
             [rnd],
         )
         tt = d.col("t")
+
+        # A tube's samples are (t - 1) * 10 + 1 .. t * 10; sample j is person p(j), below;
+        # the members' grid is one when its first and last member share it.
+        def person_of(j: str) -> str:
+            return f"((({j}) - 1) / 19) * 20 + (({j}) - 1) %% 19 + 1"
+
+        def grid_of(j: str) -> str:
+            return (
+                f"({person_of(j)} - 1) %% {grids}" if striped else f"({person_of(j)} - 1) / {block}"
+            )
+
+        first_grid, last_grid = grid_of(f"({tt} - 1) * 10 + 1"), grid_of(f"{tt} * 10")
         cur.execute(
             "INSERT INTO mass_testing_tube (id, round_id, barcode, site_id, jurisdiction_path, kind, "
-            "pool_size, members, status, opened_at, closed_at, result, ct_value, result_at, lab) "
+            "pool_size, members, status, opened_at, closed_at, result, ct_value, result_at, lab, "
+            "member_grid, grids_mixed) "
             f"SELECT {tt}, %s, 'B' || {d.pad(tt, 9)}, NULL, '/4409/', 'pooled', 10, 10, 'closed', %s, %s, "
-            f"'pending', NULL, NULL, '' FROM {d.series('t', '1', str(tubes))}",
+            f"'pending', NULL, NULL, '', CASE WHEN {first_grid} = {last_grid} THEN g.id END, "
+            f"{first_grid} <> {last_grid} "
+            f"FROM {d.series('t', '1', str(tubes))} JOIN bench_g g ON g.idx = {first_grid}",
             [rnd, ts(-10), ts(-9)],
         )
         j = d.col("j")
@@ -170,8 +197,13 @@ def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step 
             f"SELECT %s, ({j} - 1) / 10 + 1, p.id, p.jurisdiction_path, p.grid_id, NULL, '', "
             f"{d.plus_seconds('%s', f'{j} %% 72000')}, 'c' || {d.text(j)}, %s "
             f"FROM {d.series('j', '1', str(samples))} "
-            f"JOIN people_person p ON p.id = (({j} - 1) / 19) * 20 + ({j} - 1) %% 19 + 1",
+            f"JOIN people_person p ON p.id = {person_of(j)}",
             [rnd, ts(-20), ts(-1)],
+        )
+        cur.execute(
+            "INSERT INTO mass_testing_roundmember (round_id, person_id, tube_id, grid_id, repeat) "
+            "SELECT round_id, person_id, tube_id, grid_id, %s FROM mass_testing_sample",
+            [False],
         )
         timings["tubes_samples_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -182,28 +214,27 @@ def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step 
             f"FROM {d.series('e', '20', str(persons), 2000)} JOIN people_person p ON p.id = {e}",
             [rnd, ts(-2)],
         )
-        lab_cols = (
-            "INSERT INTO mass_testing_labreport (barcode, tube_id, jurisdiction_path, result, ct_value, "
-            "tested_at, lab, source, outcome, received_at) "
+        cur.execute("DROP TABLE IF EXISTS bench_lab_in")
+        cur.execute(
+            "CREATE TABLE bench_lab_in (seq integer PRIMARY KEY, barcode varchar(40) NOT NULL, "
+            "result varchar(8) NOT NULL, ct_value double precision, tested_at timestamp"
+            f"{' with time zone' if d.pg else ''} NOT NULL)"
+        )
+        lab = "INSERT INTO bench_lab_in (seq, barcode, result, ct_value, tested_at) "
+        cur.execute(
+            lab + f"SELECT {tt}, 'B' || {d.pad(tt, 9)}, CASE WHEN {tt} %% %s = 7 THEN 'positive' "
+            f"ELSE 'negative' END, NULL, %s FROM {d.series('t', '1', str(tubes))}",
+            [max(8, tubes // 1000), ts(-1)],
         )
         cur.execute(
-            lab_cols
-            + f"SELECT 'B' || {d.pad(tt, 9)}, NULL, '/4409/', CASE WHEN {tt} %% %s = 7 THEN 'positive' "
-            f"ELSE 'negative' END, NULL, %s, 'lab', 'bench', 'received', %s "
-            f"FROM {d.series('t', '1', str(tubes))}",
-            [max(8, tubes // 1000), ts(-1), ts(0)],
+            lab + f"SELECT {tubes} + {tt}, 'X' || {d.pad(tt, 9)}, 'negative', NULL, %s "
+            f"FROM {d.series('t', '1', '100')}",
+            [ts(-1)],
         )
         cur.execute(
-            lab_cols
-            + f"SELECT 'X' || {d.pad(tt, 9)}, NULL, '/4409/', 'negative', NULL, %s, 'lab', 'bench', "
-            f"'received', %s FROM {d.series('t', '1', '100')}",
-            [ts(-1), ts(0)],
-        )
-        cur.execute(
-            lab_cols
-            + f"SELECT 'B' || {d.pad(f'{tt} * 997', 9)}, NULL, '/4409/', 'positive', NULL, %s, 'lab', "
-            f"'bench', 'received', %s FROM {d.series('t', '1', '50')}",
-            [ts(-1), ts(0)],
+            lab + f"SELECT {tubes + 100} + {tt}, 'B' || {d.pad(f'{tt} * 997', 9)}, 'positive', "
+            f"NULL, %s FROM {d.series('t', '1', '50')}",
+            [ts(-1)],
         )
         timings["extras_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -218,6 +249,9 @@ def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step 
             cur.execute("ANALYZE")
             cur.execute("PRAGMA journal_mode = WAL")
         timings["analyze_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    services.coverage_refresh(rnd=Round.objects.get(pk=rnd))  # the counters, as sampled
+    timings["counters_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     return timings | {
         "persons_n": persons,
@@ -225,6 +259,7 @@ def generate(scale: float) -> dict[str, Any]:  # noqa: PLR0915 - one load, step 
         "tubes_n": tubes,
         "grids_n": grids,
         "round": rnd,
+        "striped": striped,
         "database": connection.vendor,
     }
 

@@ -57,6 +57,19 @@ def test_a_dedupe_key_enqueues_once(db: None) -> None:
     assert Job.objects.filter(dedupe_key="order-42").count() == 1
 
 
+def test_enqueue_many_adds_each_key_once(db: None) -> None:
+    enqueue(name="test.record", payload={"n": 0}, dedupe_key="k-0")
+    items = [({"n": i}, f"k-{i}") for i in range(3)] + [({"n": 9}, "k-1"), ({"n": 7}, None)]
+    with transaction.atomic():
+        services.enqueue_many(name="test.record", items=items)
+        services.enqueue_many(name="test.record", items=items)  # a retried caller
+    keys = sorted(Job.objects.exclude(dedupe_key=None).values_list("dedupe_key", "payload"))
+    assert keys == [("k-0", {"n": 0}), ("k-1", {"n": 1}), ("k-2", {"n": 2})]
+    assert Job.objects.filter(dedupe_key=None).count() == 2  # no key: each call adds
+    with pytest.raises(ValueError, match="unknown job"):
+        services.enqueue_many(name="no.such.job", items=[({}, None)])
+
+
 def test_losing_the_dedupe_race_keeps_the_callers_transaction_usable(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

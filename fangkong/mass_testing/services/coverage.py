@@ -257,8 +257,9 @@ _IN_BATCH = (
 )
 
 
-def count_results(cur: Any, source: str) -> None:
-    """Add the results matched from `source` (their tubes' results already written) to the
+def count_results(cur: Any, matched: str, source: str) -> None:
+    """Add the tubes that just took a result (the temporary table `matched`: id, round_id,
+    member_grid, grids_mixed, members, result; their lines matched from `source`) to the
     coverage counters of the members' grids, in the caller's transaction.
 
     A tube's members count once each: by the tube's grid when they share one (no samples
@@ -266,27 +267,21 @@ def count_results(cur: Any, source: str) -> None:
     (the member table marks them; few) is then corrected person by person: their result
     counts only if none of their other tubes had one, their positive only if none was
     positive."""
-    matched = (
-        "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id "
-        "WHERE lr.source = %s AND lr.outcome = 'matched'"
-    )
     pos = "CASE WHEN t.result = 'positive' THEN {n} ELSE 0 END"
     cur.execute("DROP TABLE IF EXISTS mt_res_d")
     cur.execute(
-        "CREATE TEMP TABLE mt_res_d AS "
+        "CREATE TEMP TABLE mt_res_d AS "  # noqa: S608
         f"SELECT t.round_id, t.member_grid AS grid_id, t.members AS resulted, "
-        f"{pos.format(n='t.members')} AS positive {matched} AND t.member_grid IS NOT NULL",
-        [source],
+        f"{pos.format(n='t.members')} AS positive FROM {matched} t "
+        "WHERE t.member_grid IS NOT NULL"
     )
     cur.execute(
         "INSERT INTO mt_res_d (round_id, grid_id, resulted, positive) "  # noqa: S608
-        f"SELECT s.round_id, s.grid_id, 1, {pos.format(n='1')} "
-        "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id "
+        f"SELECT s.round_id, s.grid_id, 1, {pos.format(n='1')} FROM {matched} t "
         "JOIN mass_testing_sample s ON s.tube_id = t.id "
-        "WHERE lr.source = %s AND lr.outcome = 'matched' AND t.grids_mixed AND s.grid_id IS NOT NULL",
-        [source],
+        "WHERE t.grids_mixed AND s.grid_id IS NOT NULL",
     )
-    cur.execute("SELECT DISTINCT round_id FROM mt_res_d")
+    cur.execute(f"SELECT DISTINCT round_id FROM {matched}")  # noqa: S608
     rounds = sorted(int(r[0]) for r in cur.fetchall())
     if rounds:
         # Persons sampled more than once, with samples among this batch's tubes: what the
@@ -301,9 +296,9 @@ def count_results(cur: Any, source: str) -> None:
             f"SELECT s.round_id, s.person_id, {_STATE} AS state, {_IN_BATCH} AS inb "
             "FROM mass_testing_sample s JOIN mass_testing_tube t ON t.id = s.tube_id"
             ") x ON x.round_id = m.round_id AND x.person_id = m.person_id "
-            f"WHERE m.repeat = %s AND m.round_id IN ({holders}) "
+            f"WHERE m.repeat AND m.round_id IN ({holders}) "  # the partial index's condition
             "GROUP BY m.round_id, m.person_id, m.grid_id HAVING SUM(x.inb) > 0",
-            [source, True, *rounds],
+            [source, *rounds],
         )
         cur.execute(
             "INSERT INTO mt_res_d (round_id, grid_id, resulted, positive) "  # noqa: S608

@@ -25,7 +25,7 @@ from fangkong.core.errors import Invalid
 from fangkong.core.perms import Perm
 from fangkong.core.scope import Scope
 from fangkong.core.uploads import CSV, XLSX, check_upload, table_rows
-from fangkong.jobs.services import enqueue
+from fangkong.jobs.services import enqueue_many
 from fangkong.mass_testing import rules
 from fangkong.mass_testing.models import LabReport
 from fangkong.mass_testing.services._common import (
@@ -217,21 +217,18 @@ def _ingest(actor: Actor, *, lab: str, source: str, rows: Sequence[ResultIn]) ->
 def enqueue_followups(pools: Sequence[int], singles: Sequence[int]) -> None:
     """One hold job per new positive pool and one case job per positive single tube, in the
     caller's transaction (they run once it commits)."""
-    for pool_id in pools:
-        enqueue(
-            name=POOL_HOLD_JOB,
-            payload={"pool_id": pool_id},
-            dedupe_key=f"{POOL_HOLD_JOB}:{pool_id}",
-        )
-    for tube_id in singles:
-        enqueue(
-            name=SINGLE_POSITIVE_JOB,
-            payload={"tube_id": tube_id},
-            dedupe_key=f"{SINGLE_POSITIVE_JOB}:{tube_id}",
-        )
+    enqueue_many(
+        name=POOL_HOLD_JOB,
+        items=[({"pool_id": p}, f"{POOL_HOLD_JOB}:{p}") for p in pools],
+    )
+    enqueue_many(
+        name=SINGLE_POSITIVE_JOB,
+        items=[({"tube_id": t}, f"{SINGLE_POSITIVE_JOB}:{t}") for t in singles],
+    )
 
 
 STAGE = "mt_lab_in"
+MATCHED = "mt_matched"
 STAGE_COLUMNS = "seq, barcode, result, ct_value, tested_at"
 
 
@@ -294,51 +291,68 @@ def results_match(
         f"ON t.barcode = l.barcode AND {tube_scope} "
         "WINDOW w AS (PARTITION BY t.id) ORDER BY l.seq"
     )
-    steps: list[tuple[str, list[Any]]] = [
-        (lines, [path, lab, source, at, *scope_params]),
-        (
-            "UPDATE mass_testing_tube AS t SET result = lr.result, ct_value = lr.ct_value, "
-            "result_at = lr.tested_at, lab = lr.lab, status = 'closed', "
-            "closed_at = COALESCE(t.closed_at, lr.received_at) "
-            "FROM mass_testing_labreport lr WHERE lr.tube_id = t.id AND lr.source = %s AND lr.outcome = 'matched'",
-            [source],
-        ),
-        (
-            "INSERT INTO mass_testing_positivepool (tube_id, round_id, jurisdiction_path, members, detected_at, "
-            "retest_due_at, status, positives) "
-            "SELECT t.id, t.round_id, t.jurisdiction_path, t.members, %s, %s, 'open', 0 "
-            "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id WHERE lr.source = %s "
-            "AND lr.outcome = 'matched' AND lr.result = 'positive' AND t.members > 1",
-            [at, due_at, source],
-        ),
-        (
-            "INSERT INTO mass_testing_retest (pool_id, person_id, jurisdiction_path, result) "
-            "SELECT p.id, s.person_id, s.jurisdiction_path, 'pending' FROM mass_testing_positivepool p "
-            "JOIN mass_testing_labreport lr ON lr.tube_id = p.tube_id AND lr.source = %s "
-            "AND lr.outcome = 'matched' AND lr.result = 'positive' "
-            "JOIN mass_testing_sample s ON s.tube_id = p.tube_id",
-            [source],
-        ),
-    ]
+    # The tubes that take a result now, with what the next steps read (MATCHED): on
+    # PostgreSQL returned by the lines' insert and the tubes' update in one statement, on
+    # SQLite read back once.
+    returning = (
+        "t.id, t.round_id, t.member_grid, t.grids_mixed, t.members, t.result, t.jurisdiction_path"
+    )
+    set_result = (
+        "result = lr.result, ct_value = lr.ct_value, result_at = lr.tested_at, lab = lr.lab, "
+        "status = 'closed', closed_at = COALESCE(t.closed_at, lr.received_at)"
+    )
     with connection.cursor() as cur:
         big_statements(cur)
-        for sql, params in steps:
-            cur.execute(sql, params)
+        cur.execute(f"DROP TABLE IF EXISTS {MATCHED}")
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"CREATE TEMP TABLE {MATCHED} AS WITH lr AS ({lines} RETURNING tube_id, "  # noqa: S608
+                "result, ct_value, tested_at, lab, received_at, outcome), "
+                f"u AS (UPDATE mass_testing_tube AS t SET {set_result} FROM lr "
+                f"WHERE lr.outcome = 'matched' AND t.id = lr.tube_id RETURNING {returning}) "
+                "SELECT * FROM u",
+                [path, lab, source, at, *scope_params],
+            )
+        else:
+            cur.execute(lines, [path, lab, source, at, *scope_params])
+            cur.execute(
+                f"UPDATE mass_testing_tube AS t SET {set_result} "  # noqa: S608
+                "FROM mass_testing_labreport lr WHERE lr.tube_id = t.id AND lr.source = %s "
+                "AND lr.outcome = 'matched'",
+                [source],
+            )
+            cur.execute(
+                f"CREATE TEMP TABLE {MATCHED} AS SELECT {returning} "  # noqa: S608
+                "FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id "
+                "WHERE lr.source = %s AND lr.outcome = 'matched'",
+                [source],
+            )
         cur.execute(f"DROP TABLE {STAGE}")
-        count_results(cur, source)
         cur.execute(
-            "SELECT p.id FROM mass_testing_positivepool p JOIN mass_testing_labreport lr ON lr.tube_id = p.tube_id "
-            "AND lr.source = %s AND lr.outcome = 'matched' ORDER BY p.id",
-            [source],
+            "INSERT INTO mass_testing_positivepool (tube_id, round_id, jurisdiction_path, "  # noqa: S608
+            "members, detected_at, retest_due_at, status, positives) "
+            "SELECT id, round_id, jurisdiction_path, members, %s, %s, 'open', 0 "
+            f"FROM {MATCHED} WHERE result = 'positive' AND members > 1 ORDER BY id",
+            [at, due_at],
+        )
+        cur.execute(
+            "INSERT INTO mass_testing_retest (pool_id, person_id, jurisdiction_path, result) "  # noqa: S608
+            "SELECT p.id, s.person_id, s.jurisdiction_path, 'pending' "
+            f"FROM {MATCHED} m JOIN mass_testing_positivepool p ON p.tube_id = m.id "
+            "JOIN mass_testing_sample s ON s.tube_id = m.id "
+            "WHERE m.result = 'positive' AND m.members > 1 ORDER BY p.id, s.person_id"
+        )
+        count_results(cur, MATCHED, source)
+        cur.execute(
+            "SELECT p.id FROM mass_testing_positivepool p "  # noqa: S608
+            f"JOIN {MATCHED} m ON m.id = p.tube_id ORDER BY p.id"
         )
         pools = [int(r[0]) for r in cur.fetchall()]
         cur.execute(
-            "SELECT t.id FROM mass_testing_labreport lr JOIN mass_testing_tube t ON t.id = lr.tube_id WHERE lr.source = %s "
-            "AND lr.outcome = 'matched' AND lr.result = 'positive' AND t.members <= 1 "
-            "ORDER BY t.id",
-            [source],
+            f"SELECT id FROM {MATCHED} WHERE result = 'positive' AND members <= 1 ORDER BY id"  # noqa: S608
         )
         singles = [int(r[0]) for r in cur.fetchall()]
+        cur.execute(f"DROP TABLE {MATCHED}")
     return pools, singles
 
 
