@@ -328,6 +328,8 @@ def results_match(
                 [source],
             )
         cur.execute(f"DROP TABLE {STAGE}")
+        if connection.vendor == "postgresql":
+            cur.execute(f"ANALYZE {MATCHED}")  # a temporary table has no statistics otherwise
         cur.execute(
             "INSERT INTO mass_testing_positivepool (tube_id, round_id, jurisdiction_path, "  # noqa: S608
             "members, detected_at, retest_due_at, status, positives) "
