@@ -318,14 +318,21 @@ def _write_members(
         return
     # Sampled again in the round: the row follows the person's latest tube, if it still
     # names the tube this batch read (a concurrent batch moved it otherwise).
-    sql = (
-        "UPDATE mass_testing_roundmember SET tube_id = %s, repeat = %s "
-        "WHERE round_id = %s AND person_id = %s AND tube_id = %s"
-    )
-    changed = 0
-    for person, tube_id, was in moved:
-        cur.execute(sql, [tube_id, True, round_id, person, was])
-        changed += cur.rowcount
+    if pg:
+        cur.execute(
+            "UPDATE mass_testing_roundmember m SET tube_id = v.t, repeat = true "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(p, t, w) "
+            "WHERE m.round_id = %s AND m.person_id = v.p AND m.tube_id = v.w",
+            [[m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved], round_id],
+        )
+        changed = cur.rowcount
+    else:
+        cur.executemany(
+            "UPDATE mass_testing_roundmember SET tube_id = %s, repeat = 1 "
+            "WHERE round_id = %s AND person_id = %s AND tube_id = %s",
+            [(tube_id, round_id, person, was) for person, tube_id, was in moved],
+        )
+        changed = cur.rowcount
     if changed != len(moved):
         raise MemberMoved("a member's latest tube changed under the batch")
 

@@ -10,7 +10,7 @@ from django.db import OperationalError, connections
 
 from conftest import Tree
 from fangkong.core.actor import Actor
-from fangkong.mass_testing.models import RoundMember, Round, Sample, Tube
+from fangkong.mass_testing.models import Round, RoundMember, Sample, Tube
 from fangkong.mass_testing.services import ScanAnswer, ScanIn
 from fangkong.mass_testing.services.ingest import Collided
 from fangkong.mass_testing.tests import factories as f
@@ -187,3 +187,22 @@ def test_a_household_tube_of_a_sealed_compound_takes_one_household(
     ) == sorted(p.pk for p in family)
     # The neighbour's own tube is theirs alone, a loner's likewise.
     assert f.ingest(system, rnd, [f.scan(neighbour, "HOME0002")])[0].outcome == "accepted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_person_sampled_again_into_two_tubes_at_once_lands_in_one(
+    two_districts: Tree, system: Actor, crowd: list[Person]
+) -> None:
+    """The member row already exists (an earlier, closed tube): both batches move it, the
+    second sees the first's move (the row no longer names the tube it read) and runs again."""
+    rnd = f.round_(system, two_districts)
+    for n, p in enumerate(crowd[:4]):
+        f.ingest(system, rnd, [f.scan(p, f"ONCE{n:04d}", close_tube=True)])
+        outcomes = _concurrently(
+            system, rnd, [[f.scan(p, f"AGNA{n:04d}")], [f.scan(p, f"AGNB{n:04d}")]]
+        )
+        assert sorted(outcomes[0] + outcomes[1]) == ["accepted", "in_other_open_tube"], outcomes
+        assert Sample.objects.filter(person=p).count() == 2
+        row = RoundMember.objects.get(person=p)
+        assert row.repeat
+        assert row.tube.barcode.startswith("AGN")
