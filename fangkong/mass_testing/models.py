@@ -186,7 +186,6 @@ class Sample(models.Model):
             models.Index(
                 fields=["round", "person", "tube", "sampled_at"], name="mtsample_round_person_cov"
             ),
-            models.Index(fields=["round", "grid"], name="mtsample_round_grid_idx"),
         ]
 
     def __str__(self) -> str:
@@ -224,15 +223,9 @@ class LabReport(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
-        # The lines to look into (unknown tubes, conflicts: a few among millions) are the
-        # only ones listed by area: their indexes leave the matched lines out.
         indexes = [
-            models.Index(
-                fields=["jurisdiction_path"],
-                opclasses=["varchar_pattern_ops"],
-                condition=PROBLEM,
-                name="mtlabreport_path_idx",
-            ),
+            *path_indexes("mtlabreport"),
+            # The lines to look into (unknown tubes, conflicts): a few among millions.
             models.Index(
                 fields=["-received_at"], condition=PROBLEM, name="mtlabreport_problem_idx"
             ),

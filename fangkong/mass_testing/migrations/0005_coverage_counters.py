@@ -56,16 +56,13 @@ class Migration(migrations.Migration):
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.RemoveIndex(model_name='labreport', name='mtlabreport_outcome_idx'),
-        migrations.RemoveIndex(model_name='labreport', name='mtlabreport_path_idx'),
         migrations.AlterField(
             model_name='labreport',
             name='tube',
             field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.CASCADE, to='mass_testing.tube'),
         ),
-        migrations.AddIndex(
-            model_name='labreport',
-            index=models.Index(condition=models.Q(('outcome__in', ['unknown_tube', 'conflict'])), fields=['jurisdiction_path'], name='mtlabreport_path_idx', opclasses=['varchar_pattern_ops']),
-        ),
+        # The not-yet-sampled list reads the member table: no index of samples by grid.
+        migrations.RemoveIndex(model_name='sample', name='mtsample_round_grid_idx'),
         migrations.RemoveIndex(model_name='labreport', name='mtlabreport_barcode_idx'),
         migrations.AddIndex(
             model_name='labreport',

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
 from fangkong.core.errors import NotFound
 from fangkong.core.scope import Scope, within
@@ -22,6 +22,7 @@ from fangkong.mass_testing.models import (
     Retest,
     Round,
     RoundArea,
+    RoundMember,
     Sample,
     Site,
 )
@@ -216,7 +217,7 @@ def unsampled_list(
         raise NotFound("jurisdiction.not_found", "Not found")
     qs = (
         within(Person.objects.filter(grid=grid, merged_into__isnull=True), scope)
-        .exclude(pk__in=Sample.objects.filter(round=rnd, grid=grid).values("person_id"))
+        .exclude(Exists(RoundMember.objects.filter(round=rnd, person=OuterRef("pk"))))
         .exclude(pk__in=Excusal.objects.filter(round=rnd).values("person_id"))
         .select_related("grid", "household")
         .order_by("pk")
