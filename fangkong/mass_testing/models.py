@@ -165,9 +165,15 @@ class Sample(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # no reader by grid; deleting a grid node (rare) reads the table
     )
     site = models.ForeignKey(
-        Site, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,  # no reader by site; deleting a site (rare) reads the table
     )
     sampler = models.CharField(max_length=64, blank=True)
     sampled_at = models.DateTimeField()

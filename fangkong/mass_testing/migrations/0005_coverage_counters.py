@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('mass_testing', '0004_sample_checked_by_the_ingest'),
         ('people', '0002_person_note'),
+        ('jurisdictions', '0001_initial'),
     ]
 
     operations = [
@@ -63,6 +64,16 @@ class Migration(migrations.Migration):
         ),
         # The not-yet-sampled list reads the member table: no index of samples by grid.
         migrations.RemoveIndex(model_name='sample', name='mtsample_round_grid_idx'),
+        migrations.AlterField(
+            model_name='sample',
+            name='grid',
+            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='jurisdictions.jurisdiction'),
+        ),
+        migrations.AlterField(
+            model_name='sample',
+            name='site',
+            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='mass_testing.site'),
+        ),
         migrations.RemoveIndex(model_name='labreport', name='mtlabreport_barcode_idx'),
         migrations.AddIndex(
             model_name='labreport',
