@@ -23,7 +23,6 @@ from fangkong.mass_testing.models import (
     Round,
     RoundArea,
     RoundMember,
-    Sample,
     Site,
 )
 from fangkong.mass_testing.selectors.last import RESULTS, PersonResult, last_results, scope_sql
