@@ -103,6 +103,45 @@ def _db_pids(conn: Any, database_url: str) -> list[int]:
     return [r[0] for r in rows]
 
 
+class Vacuum:
+    """What autovacuum does on a production server (this one runs with autovacuum off):
+    every minute, VACUUM ANALYZE of the tables the ingest updates in place (tubes, members,
+    coverage counters, progress) and ANALYZE of the samples, on its own connection to the
+    benchmark's database, so its CPU counts in the database's share. SQLite: nothing."""
+
+    TABLES = (
+        "mass_testing_tube",
+        "mass_testing_roundmember",
+        "mass_testing_coverage",
+        "mass_testing_progress",
+    )
+
+    def __init__(self, database_url: str, every: float = 60.0) -> None:
+        self.database_url, self.every = database_url, every
+        self.done = threading.Event()
+        self.runs = 0
+        self.thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self.done.wait(self.every):
+                conn.execute(f"VACUUM (ANALYZE) {', '.join(self.TABLES)}")
+                conn.execute("ANALYZE mass_testing_sample")
+                self.runs += 1
+
+    def start(self) -> None:
+        if self.database_url:
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
 class CpuMeter:
     """CPU spent by the server's processes, the database's backends and this load generator
     over a window: what one scan costs, whatever else runs on the machine. Backends come and

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, Target, fangkong, load, machine
 from _ingest_baseline import child_copy
-from _ingest_load import Client, CpuMeter, Server
+from _ingest_load import Client, CpuMeter, Server, Vacuum
 
 
-def _child_setup(out: Path) -> None:
-    """Inside Django: rulebook, round, token; write their ids for the parent."""
+def _child_setup(out: Path, persons: int) -> None:
+    """Inside Django: residents (`persons` > 0: that many more, set-based), rulebook, round,
+    token; write their ids for the parent."""
     import django
 
     django.setup()
+    from _ingest_persons import add_persons
+
     from fangkong.accounts.services import token_create
     from fangkong.core import clock
     from fangkong.core.actor import system_actor
@@ -50,6 +54,7 @@ def _child_setup(out: Path) -> None:
     from fangkong.policy.services import rulebook_publish
 
     actor = system_actor("bench")
+    added = add_persons(persons) if persons else None
     rulebook_publish(actor=actor, text=edition_text("ninth-edition-2022"), note="bench")
     districts = list(Jurisdiction.objects.filter(level=Level.DISTRICT))
     rnd = services.round_create(
@@ -60,6 +65,9 @@ def _child_setup(out: Path) -> None:
     )
     city = Jurisdiction.objects.get(level=Level.CITY)
     _, secret = token_create(actor=actor, name="bench", role="command_office", jurisdictions=[city])
+    if added is not None:  # the added residents, a range of ids
+        out.write_text(json.dumps({"round": rnd.pk, "token": secret, "person_range": added}))
+        return
     ids = list(
         Person.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True)
     )
@@ -91,7 +99,7 @@ def _django_child(target: Target, what: str, *args: str) -> dict[str, Any]:
 
 
 def _scans(
-    persons: list[int], start: int, n: int, tag: str, close_each: bool = False
+    persons: Sequence[int], start: int, n: int, tag: str, close_each: bool = False
 ) -> list[dict[str, Any]]:
     now = dt.datetime.now(dt.UTC).isoformat()
     out = []
@@ -107,7 +115,7 @@ def _scans(
     return out
 
 
-def _batch_body(persons: list[int], i: int, batch: int, tag: str, now: str) -> bytes:
+def _batch_body(persons: Sequence[int], i: int, batch: int, tag: str, now: str) -> bytes:
     """Batch `i` of a client as bytes, by template (cheap for the load generator). Scan k goes
     into tube k // 10, and batches end 5 scans short of a multiple of 10: every batch leaves
     one tube half-filled that the client's next batch completes (an open tube across batches,
@@ -138,7 +146,7 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
     Request bodies are built before the timed window (up to `prebuild_scans` in all), so the
     load generator spends its CPU on sending, not on JSON; beyond that it builds on the fly
     (counted). One batch in 50 is sent twice on purpose (a lost answer)."""
-    persons: list[int] = setup["persons"]
+    persons: Sequence[int] = setup["persons"]
     share = len(persons) // clients
     now = dt.datetime.now(dt.UTC).isoformat()
     stamp = int(time.time()) % 100_000  # tags unique per invocation (--skip-setup reruns)
@@ -156,7 +164,9 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
     errors = [0] * clients
     built_late = [0] * clients
     events: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
+    vacuum = Vacuum(meter.database_url)
     meter.start()
+    vacuum.start()
     started = time.monotonic()
     stop = started + seconds
 
@@ -193,6 +203,7 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    vacuum.stop()
     cpu = meter.stop()
     per_k = {k: round(v / max(1, sum(accepted)) * 1e6, 1) for k, v in cpu.items()}
     step = 60.0 if seconds >= 120 else 10.0
@@ -205,6 +216,7 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
         "accepted": sum(accepted), "duplicates": sum(dupes), "busy_429": sum(busy),
         "errors": sum(errors), "seconds": elapsed, "scans_per_s": sum(accepted) / elapsed,
         "batch": batch, "clients": clients, "bodies_built_in_window": sum(built_late),
+        "vacuums": vacuum.runs,
         "client_cpu_share": round(cpu["client"] / elapsed, 3),
         # CPU milliseconds per 1,000 accepted scans: server (gunicorn), database, client.
         "cpu_ms_per_1000": per_k,
@@ -220,7 +232,7 @@ def singles(
     port: int, setup: dict[str, Any], *, rate: float, seconds: float, threads: int, tag: str
 ) -> dict[str, Any]:
     """Open loop: `rate` single-scan requests per second spread over threads."""
-    persons: list[int] = setup["persons"]
+    persons: Sequence[int] = setup["persons"]
     lat: list[float] = []
     status_counts: dict[int, int] = {}
     refused: list[bytes] = []
@@ -285,6 +297,9 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--population", type=int, default=30_000)
+    # Residents added set-based so that every scan is a person's first in the round (0: the
+    # simulated population only, reused across tubes once their tube is closed).
+    parser.add_argument("--persons", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
@@ -303,7 +318,7 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
     if args.child:
         what, out, *rest = args.child
         if what == "setup":
-            _child_setup(Path(out))
+            _child_setup(Path(out), int(rest[0]))
         elif what == "count":
             _child_count(Path(out), int(rest[0]))
         elif what == "copy":
@@ -315,8 +330,10 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
         target.recreate()
         fangkong(target, "migrate", "--verbosity", "0")
         fangkong(target, "simulate", "city", "--population", str(args.population))
-        _django_child(target, "setup")
+        _django_child(target, "setup", str(args.persons))
     setup = json.loads((target.data_dir / "setup.json").read_text())
+    if "person_range" in setup:  # sequences, indexed and sliced like the list of ids
+        setup["persons"] = range(*setup["person_range"])
     # Rows already there (--skip-setup reruns on the same data): only this run's are counted.
     before = _django_child(target, "count", str(setup["round"]))["rows"]
     server = Server(target, args.port, args.workers, args.threads, args.slots)
