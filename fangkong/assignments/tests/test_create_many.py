@@ -11,7 +11,7 @@ from conftest import Tree, actor_of
 from fangkong.accounts.models import User
 from fangkong.assignments import services
 from fangkong.assignments.models import Assignment, AssignmentEvent, AssignmentTally
-from fangkong.assignments.services import NewAssignment
+from fangkong.assignments.services import NewAssignment, many
 from fangkong.assignments.tests.factories import T0, post
 from fangkong.audit.models import AuditEntry
 from fangkong.audit.selectors import audit_verify
@@ -150,7 +150,7 @@ def test_a_key_taken_by_a_concurrent_call_falls_back_item_by_item(
 ) -> None:
     taken = _one(system, _new(two_districts.grid_a, 1), key="k:1")
     # As if the other transaction committed between the read of the keys and the insert.
-    monkeypatch.setattr(services, "_by_key", lambda items: {})
+    monkeypatch.setattr(many, "_by_key", lambda items: {})
     got = services.assignments_create_many(
         actor=system, items=[_new(two_districts.grid_a, 1), _new(two_districts.grid_a, 2)]
     )
