@@ -34,56 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Target, fangkong, load, machine
 from _ingest_baseline import child_copy
 from _ingest_load import Client, CpuMeter, Server, Vacuum
-
-
-def _child_setup(out: Path, persons: int) -> None:
-    """Inside Django: residents (`persons` > 0: that many more, set-based), rulebook, round,
-    token; write their ids for the parent."""
-    import django
-
-    django.setup()
-    from _ingest_persons import add_persons
-
-    from fangkong.accounts.services import token_create
-    from fangkong.core import clock
-    from fangkong.core.actor import system_actor
-    from fangkong.jurisdictions.models import Jurisdiction, Level
-    from fangkong.mass_testing import services
-    from fangkong.people.models import Person
-    from fangkong.policy.editions import edition_text
-    from fangkong.policy.services import rulebook_publish
-
-    actor = system_actor("bench")
-    added = add_persons(persons) if persons else None
-    rulebook_publish(actor=actor, text=edition_text("ninth-edition-2022"), note="bench")
-    districts = list(Jurisdiction.objects.filter(level=Level.DISTRICT))
-    rnd = services.round_create(
-        actor=actor,
-        name="bench",
-        areas=[(d, "general") for d in districts],
-        starts_at=clock.now() - dt.timedelta(hours=1),
-    )
-    city = Jurisdiction.objects.get(level=Level.CITY)
-    _, secret = token_create(actor=actor, name="bench", role="command_office", jurisdictions=[city])
-    if added is not None:  # the added residents, a range of ids
-        out.write_text(json.dumps({"round": rnd.pk, "token": secret, "person_range": added}))
-        return
-    ids = list(
-        Person.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True)
-    )
-    out.write_text(json.dumps({"round": rnd.pk, "token": secret, "persons": ids}))
-
-
-def _child_count(out: Path, round_id: int) -> None:
-    import django
-
-    django.setup()
-    from fangkong.mass_testing.models import Sample
-
-    rows = Sample.objects.filter(round_id=round_id)
-    out.write_text(
-        json.dumps({"rows": rows.count(), "distinct": rows.values("client_id").distinct().count()})
-    )
+from _ingest_setup import child_count, child_setup
 
 
 def _django_child(target: Target, what: str, *args: str) -> dict[str, Any]:
@@ -318,9 +269,9 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
     if args.child:
         what, out, *rest = args.child
         if what == "setup":
-            _child_setup(Path(out), int(rest[0]))
+            child_setup(Path(out), int(rest[0]))
         elif what == "count":
-            _child_count(Path(out), int(rest[0]))
+            child_count(Path(out), int(rest[0]))
         elif what == "copy":
             child_copy(Path(out), int(rest[0]))
         return

@@ -143,12 +143,10 @@ class Sample(models.Model):
     """One scan: a person's swab went into a tube. `client_id` is the sampling client's own id
     for the scan, so a retried batch finds its scans instead of adding them again."""
 
-    # Ten million rows a round, written by the ingest alone, which reads the person, the
-    # batch's sites and the round in the same request: only the tube (the sample's parent,
-    # locked or created in the batch's transaction) is also checked by the database. The
-    # other references cost a foreign-key check per row (about 60 % of an insert on
-    # PostgreSQL, and a shared lock on the round row by every batch); the ORM still applies
-    # their on_delete. No single-column index where a composite one leads with the column.
+    # Ten million rows a round, written by the ingest alone, which reads the person, sites
+    # and round in the same request: only the tube is also checked by the database (a
+    # foreign-key check per row was about 60 % of an insert on PostgreSQL); the ORM still
+    # applies on_delete. No single-column index where a composite one leads with the column.
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
@@ -328,10 +326,8 @@ class Excusal(models.Model):
 
 
 class Coverage(models.Model):
-    """Coverage of one grid in one round, kept as counters: created with the round (due),
-    moved by the ingest (sampled; an excused person sampled after all), by lab results
-    (resulted, positive) and by excusals; services.coverage_refresh recounts them and
-    corrects any drift (residents who moved). Towns and districts sum their grids by path."""
+    """Counters of one grid in one round, moved by the ingest, lab results and excusals, and
+    corrected by the recount (services.coverage). Towns and districts sum grids by path."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
     grid = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="+")
@@ -374,17 +370,14 @@ class Progress(models.Model):
 
 
 class RoundMember(models.Model):
-    """A person sampled in a round, one row per person and round, written by the ingest: the
-    person's latest tube (open or not), the grid their first sample counted in, and whether
-    they were sampled more than once. The ingest reads a batch's persons here (not through
-    all their samples): a latest tube still open refuses a second open tube, and the unique
-    constraint does so even when two batches add the same person at the same moment. The row
-    also tells coverage whether a sample is the person's first in the round (sampled), and
-    marks the few persons sampled again, whose results are counted person by person."""
+    """A person sampled in a round (one row per person and round, written by the ingest): their
+    latest tube, the grid their first sample counted in, sampled more than once or not. A
+    latest tube still open refuses a second open tube; the unique constraint does so even
+    for two batches at once. Coverage counts a first sample (no row yet) as sampled, and
+    counts the results of persons sampled again person by person."""
 
-    # Written with every first sample (ten million a round): like the sample's, the round and
-    # person references are checked by the ingest, not per row by the database, and no
-    # single-column index repeats the unique constraint's leading column.
+    # Ten million rows a round: round and person checked by the ingest (as the sample's), no
+    # index repeating the unique constraint's leading column.
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )

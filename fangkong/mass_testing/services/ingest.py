@@ -27,6 +27,7 @@ from fangkong.mass_testing import rules
 from fangkong.mass_testing.models import Round, Tube
 from fangkong.mass_testing.rules import ScanOutcome
 from fangkong.mass_testing.services import _ingest_db as db
+from fangkong.mass_testing.services import _ingest_write as dbw
 from fangkong.mass_testing.services._common import in_round, section
 from fangkong.people.protect import doc_index
 from fangkong.policy.sections.mass_testing import AreaType
@@ -175,7 +176,7 @@ def _member(  # noqa: PLR0917 - the scan's person and the batch's member bookkee
     known: db.Members,
     new_members: dict[int, tuple[str, int | None, bool]],
     moved: dict[int, tuple[str, int]],
-    tally: db.Tally,
+    tally: dbw.Tally,
 ) -> None:
     """Keep the member table's rows for an accepted scan: a person's first sample in the round
     adds a row and counts in their grid's coverage; a later one moves the row to this tube."""
@@ -217,7 +218,7 @@ def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in or
     # and what the first samples add to the coverage counters.
     new_members: dict[int, tuple[str, int | None, bool]] = {}
     moved: dict[int, tuple[str, int]] = {}
-    tally = db.Tally()
+    tally = dbw.Tally()
     for scan in scans:
         if scan.client_id in seen:
             answers.append(ScanAnswer(scan.client_id, ScanOutcome.DUPLICATE, seen[scan.client_id]))
@@ -281,7 +282,7 @@ def _ingest(  # noqa: PLR0912, PLR0915, PLR0917 - one pass over the batch, in or
         answers.append(ScanAnswer(scan.client_id, ScanOutcome.ACCEPTED, scan.barcode))
 
     if samples:
-        db.write(
+        dbw.write(
             round_id=rnd.pk,
             tubes=tubes,
             samples=samples,
