@@ -23,8 +23,9 @@ from fangkong.control.models import (
 )
 from fangkong.control.rules import BasisType
 from fangkong.core import clock
-from fangkong.core.actor import Actor
-from fangkong.core.errors import Invalid, NotFound
+from fangkong.core.actor import Actor, require
+from fangkong.core.errors import Conflict, Invalid, NotFound
+from fangkong.core.perms import Perm
 from fangkong.core.scope import Scope
 from fangkong.jurisdictions.models import Jurisdiction
 from fangkong.jurisdictions.selectors import jurisdiction_get
@@ -68,6 +69,32 @@ def _clean_basis(basis_type: str, basis_id: object) -> tuple[BasisType, str]:
     if len(ref) > 64:
         raise Invalid("control.basis_id", "The basis reference is too long", field="basis_id")
     return kind, ref
+
+
+def _issue_checks(
+    actor: Actor,
+    persons: Sequence[Person],
+    *,
+    category: Category | str,
+    reason: str,
+    basis_type: str,
+    basis_id: object,
+) -> tuple[Category, str, BasisType, str]:
+    """What issuing an order checks before anything is written, for one person or many:
+    permission, scope, merged records, reason, basis, category. Returns the cleaned
+    (category, reason, basis type, basis reference)."""
+    require(actor, Perm.CONTROL_ISSUE)
+    for person in persons:
+        _in_scope(actor, person.jurisdiction_path, "person.not_found")
+        if person.merged_into_id is not None:
+            raise Conflict("control.person_merged", "This record was merged into another person")
+    reason = _clean_reason(reason)
+    kind, ref = _clean_basis(basis_type, basis_id)
+    try:
+        category = Category(category)
+    except ValueError as exc:
+        raise Invalid("control.category", "Unknown category", field="category") from exc
+    return category, reason, kind, ref
 
 
 def _actor_key(actor: Actor) -> str:

@@ -18,21 +18,19 @@ from fangkong.control.services._common import (
     ORDER_NOTIFY_JOB,
     _active_facts,
     _actor_key,
-    _clean_basis,
-    _clean_reason,
     _close_work,
     _create_work,
     _event,
     _in_scope,
     _iso,
+    _issue_checks,
     _locked_active,
     _order_detail,
     refresh_control_status,
 )
 from fangkong.core import clock
-from fangkong.core.actor import Actor, require
-from fangkong.core.errors import Conflict, Invalid
-from fangkong.core.perms import Perm
+from fangkong.core.actor import Actor
+from fangkong.core.errors import Invalid
 from fangkong.jobs.services import enqueue
 from fangkong.people.models import Person
 from fangkong.places.models import Room
@@ -66,16 +64,14 @@ def order_issue(
     is downgraded silently). A stricter new order supersedes the weaker active one.
     Raises NotFound outside the actor's scope, Invalid for a bad category, basis or room.
     """
-    require(actor, Perm.CONTROL_ISSUE)
-    _in_scope(actor, person.jurisdiction_path, "person.not_found")
-    if person.merged_into_id is not None:
-        raise Conflict("control.person_merged", "This record was merged into another person")
-    reason = _clean_reason(reason)
-    kind, ref = _clean_basis(basis_type, basis_id)
-    try:
-        category = Category(category)
-    except ValueError as exc:
-        raise Invalid("control.category", "Unknown category", field="category") from exc
+    category, reason, kind, ref = _issue_checks(
+        actor,
+        [person],
+        category=category,
+        reason=reason,
+        basis_type=basis_type,
+        basis_id=basis_id,
+    )
     in_force = rulebook_in_force()
     today = clock.local_date()
     # Nobody is put under a measure in the past: a late order starts today, with a test today

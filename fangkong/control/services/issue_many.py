@@ -18,19 +18,16 @@ from fangkong.control.services._common import (
     ORDER_NOTIFY_JOB,
     REASON_MAX,
     _active_facts,
-    _clean_basis,
-    _clean_reason,
-    _in_scope,
     _iso,
+    _issue_checks,
     _order_detail,
     _work_item,
     refresh_control_statuses,
 )
 from fangkong.control.services.issue import _absorb, order_issue
 from fangkong.core import clock
-from fangkong.core.actor import Actor, require
-from fangkong.core.errors import Conflict, Invalid
-from fangkong.core.perms import Perm
+from fangkong.core.actor import Actor
+from fangkong.core.errors import Invalid
 from fangkong.jobs.services import enqueue
 from fangkong.people.models import Person
 from fangkong.policy.rules import day_one, plan_for
@@ -60,17 +57,14 @@ def orders_issue_many(
     its own change with its own basis, not a bulk change of the rulebook's threshold.
     Raises like `order_issue`, before anything is written.
     """
-    require(actor, Perm.CONTROL_ISSUE)
-    for person in persons:
-        _in_scope(actor, person.jurisdiction_path, "person.not_found")
-        if person.merged_into_id is not None:
-            raise Conflict("control.person_merged", "This record was merged into another person")
-    reason = _clean_reason(reason)
-    kind, ref = _clean_basis(basis_type, basis_id)
-    try:
-        category = Category(category)
-    except ValueError as exc:
-        raise Invalid("control.category", "Unknown category", field="category") from exc
+    category, reason, kind, ref = _issue_checks(
+        actor,
+        persons,
+        category=category,
+        reason=reason,
+        basis_type=basis_type,
+        basis_id=basis_id,
+    )
     in_force = rulebook_in_force()
     ids = [p.pk for p in persons]
     if len(set(ids)) != len(ids) or rules.approval_reasons(in_force.book, basis_type=kind):
