@@ -144,13 +144,16 @@ class Sample(models.Model):
     for the scan, so a retried batch finds its scans instead of adding them again."""
 
     # Ten million rows a round, written by the ingest alone, which reads the person, sites
-    # and round in the same request: only the tube is also checked by the database (a
-    # foreign-key check per row was about 60 % of an insert on PostgreSQL); the ORM still
+    # and round and locks or creates the tube in the same transaction: no reference is
+    # checked again by the database (a foreign-key check per row was about 60 % of an insert
+    # on PostgreSQL; the tube's, a quarter of the ingest's database time); the ORM still
     # applies on_delete. No single-column index where a composite one leads with the column.
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="samples", db_index=False)
+    tube = models.ForeignKey(
+        Tube, on_delete=models.CASCADE, related_name="samples", db_constraint=False, db_index=False
+    )
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
@@ -376,15 +379,17 @@ class RoundMember(models.Model):
     for two batches at once. Coverage counts a first sample (no row yet) as sampled, and
     counts the results of persons sampled again person by person."""
 
-    # Ten million rows a round: round and person checked by the ingest (as the sample's), no
-    # index repeating the unique constraint's leading column.
+    # Ten million rows a round: round, person and tube checked by the ingest (as the
+    # sample's), no index repeating the unique constraint's leading column.
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
-    tube = models.ForeignKey(Tube, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tube = models.ForeignKey(
+        Tube, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     grid_id = models.BigIntegerField(null=True, blank=True)
     repeat = models.BooleanField(default=False)
 
