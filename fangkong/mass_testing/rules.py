@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -129,7 +130,7 @@ class TubeState:
     status: str  # "open" | "closed"
     members: int
     pool_size: int
-    person_ids: frozenset[int]
+    person_ids: AbstractSet[int]  # read only (the ingest passes its own set, not a copy)
 
 
 def scan_outcome(  # noqa: PLR0911 - one answer per rule, in order

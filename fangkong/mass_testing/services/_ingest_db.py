@@ -55,8 +55,17 @@ def arr(values: Iterable[Any]) -> str:
     parameter and cast in the statement (`%s::bigint[]`): psycopg's own array adaptation
     dumps element by element, about a microsecond each (a tenth of a batch's Python)."""
     values = list(values)
-    if all(type(v) is int for v in values):  # ids: the common case
+    kinds = set(map(type, values))
+    if kinds <= {int}:  # ids: the common case
         return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:  # barcodes, client ids: quoted, escaped only when they need it
+        joined = '","'.join(values)
+        if "\\" not in joined and '"' not in joined:
+            return '{"' + joined + '"}'
+    elif kinds <= {int, type(None)}:  # ids, some missing
+        return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
+    elif kinds == {bool}:
+        return "{" + ",".join("t" if v else "f" for v in values) + "}"
     parts = []
     for v in values:
         if v is None:
@@ -185,42 +194,53 @@ class Members:
     """The batch's persons as the round knows them."""
 
     tube: dict[int, tuple[int, str, str]]  # person -> latest tube (id, barcode, status)
+    row: dict[int, int]  # person -> their member row's id
     excused: set[int]  # persons not sampled yet in the round, excused from it
+
+
+# Excused: probed person by person only when the round has an excusal at all (most rounds
+# have none on their first morning; the uncorrelated test is evaluated once a statement).
+_EXCUSED = (
+    "CASE WHEN EXISTS (SELECT 1 FROM mass_testing_excusal WHERE round_id = %s) "
+    "THEN EXISTS (SELECT 1 FROM mass_testing_excusal e WHERE e.round_id = %s "
+    "AND e.person_id = {person}) ELSE false END"
+)
 
 
 def members(round_id: int, person_ids: Sequence[int]) -> Members:
     """Each person's latest tube in the round (persons sampled before), and which of the
     others are excused: one unique-index probe each (member row, excusal)."""
     if not person_ids:
-        return Members({}, set())
+        return Members({}, {}, set())
     if connection.vendor == "postgresql":
         rows = fetch(
-            "SELECT v.k, x.tube_id, x.barcode, x.status, "
-            "EXISTS (SELECT 1 FROM mass_testing_excusal e WHERE e.round_id = %s AND e.person_id = v.k) "
+            "SELECT v.k, x.tube_id, x.barcode, x.status, x.id, "  # noqa: S608 - constants
+            f"{_EXCUSED.format(person='v.k')} "
             "FROM unnest(%s::bigint[]) AS v(k) LEFT JOIN LATERAL ("
-            "SELECT m.tube_id, t.barcode, t.status FROM mass_testing_roundmember m "
+            "SELECT m.tube_id, t.barcode, t.status, m.id FROM mass_testing_roundmember m "
             "JOIN mass_testing_tube t ON t.id = m.tube_id "
             "WHERE m.round_id = %s AND m.person_id = v.k LIMIT 1) x ON true",
-            [round_id, arr(sorted(person_ids)), round_id],
+            [round_id, round_id, arr(sorted(person_ids)), round_id],
         )
     else:
         rows = fetch(
-            "SELECT CAST(v.value AS INTEGER), m.tube_id, t.barcode, t.status, "
-            "EXISTS (SELECT 1 FROM mass_testing_excusal e WHERE e.round_id = %s "
-            "AND e.person_id = CAST(v.value AS INTEGER)) FROM json_each(%s) v "
+            "SELECT CAST(v.value AS INTEGER), m.tube_id, t.barcode, t.status, m.id, "  # noqa: S608
+            f"{_EXCUSED.format(person='CAST(v.value AS INTEGER)')} FROM json_each(%s) v "
             "LEFT JOIN mass_testing_roundmember m ON m.round_id = %s "
             "AND m.person_id = CAST(v.value AS INTEGER) "
             "LEFT JOIN mass_testing_tube t ON t.id = m.tube_id",
-            [round_id, json.dumps(sorted(person_ids)), round_id],
+            [round_id, round_id, json.dumps(sorted(person_ids)), round_id],
         )
     tube: dict[int, tuple[int, str, str]] = {}
+    row: dict[int, int] = {}
     excused: set[int] = set()
-    for person, tube_id, barcode, status, is_excused in rows:
+    for person, tube_id, barcode, status, row_id, is_excused in rows:
         if tube_id is not None:
             tube[int(person)] = (int(tube_id), barcode, status)
+            row[int(person)] = int(row_id)
         elif is_excused:
             excused.add(int(person))
-    return Members(tube, excused)
+    return Members(tube, row, excused)
 
 
 SAMPLE_COLUMNS = (

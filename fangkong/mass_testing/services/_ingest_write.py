@@ -4,6 +4,7 @@ PostgreSQL), the member table and the coverage counters, inside the batch's tran
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +25,21 @@ class Tally:
 
     sampled: dict[int, int] = field(default_factory=dict)
     unexcused: dict[int, int] = field(default_factory=dict)
-    hours: dict[tuple[int, dt.datetime], int] = field(default_factory=dict)
+    hours: dict[tuple[int, int], int] = field(default_factory=dict)  # (grid, hours since 1970)
 
     def first_sample(self, grid: int, at: dt.datetime, *, excused: bool) -> None:
         self.sampled[grid] = self.sampled.get(grid, 0) + 1
         if excused:
             self.unexcused[grid] = self.unexcused.get(grid, 0) + 1
-        hour = at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-        self.hours[grid, hour] = self.hours.get((grid, hour), 0) + 1
+        key = (grid, int(at.timestamp()) // 3600)
+        self.hours[key] = self.hours.get(key, 0) + 1
+
+    def hour_rows(self) -> list[tuple[int, dt.datetime, int]]:
+        """(grid, hour, first samples), in grid and hour order."""
+        return [
+            (g, dt.datetime.fromtimestamp(h * 3600, dt.UTC), n)
+            for (g, h), n in sorted(self.hours.items())
+        ]
 
 
 class MemberMoved(IntegrityError):
@@ -44,14 +52,14 @@ def write(
     tubes: dict[str, TubeRow],
     samples: list[tuple[Any, ...]],
     new_members: dict[int, tuple[str, int | None, bool]],
-    moved_members: dict[int, tuple[str, int]],
+    moved_members: dict[int, tuple[str, int, int]],
     tally: Tally,
     now: dt.datetime,
 ) -> None:
     """Insert the new tubes, update the others, add the samples (`samples`: barcode, person,
     path, grid, site, sampler, sampled_at, client id), keep the member table (`new_members`:
     person -> latest barcode, grid, sampled twice in the batch; `moved_members`: person ->
-    latest barcode, the tube their row named) and add the batch to the coverage counters,
+    latest barcode, the tube their row named, the row's id) and add the batch to the coverage counters,
     inside the caller's transaction."""
     at = connection.ops.adapt_datetimefield_value
     stamp = at(now)
@@ -66,11 +74,15 @@ def write(
             _update_tubes(cur, old, stamp, pg=pg)
         if pg:
             # COPY's text format built here in one piece: psycopg's write_row adapts value
-            # by value (about 10 µs a row, a quarter of a batch's Python time).
+            # by value (about 10 µs a row, a quarter of a batch's Python time). Text columns
+            # are escaped only when some value of the batch needs it.
+            paths = {path: _copy_text(path) for path in {s[2] for s in samples}}
+            sampler_text = _escaper(s[5] for s in samples)
+            cid_text = _escaper(s[7] for s in samples)
             text = "".join(
-                f"{round_id}\t{tubes[code].id}\t{person}\t{_copy_text(path)}\t"
+                f"{round_id}\t{tubes[code].id}\t{person}\t{paths[path]}\t"
                 f"{NULL if grid is None else grid}\t{NULL if site is None else site}\t"
-                f"{_copy_text(sampler)}\t{sampled.isoformat()}\t{_copy_text(cid)}\t{now_text}\n"
+                f"{sampler_text(sampler)}\t{sampled.isoformat()}\t{cid_text(cid)}\t{now_text}\n"
                 for code, person, path, grid, site, sampler, sampled, cid in samples
             )
             with cur.cursor.copy(f"COPY mass_testing_sample ({SAMPLE_COLUMNS}) FROM STDIN") as cp:
@@ -94,7 +106,7 @@ def _write_members(
     round_id: int,
     tubes: dict[str, TubeRow],
     new_members: dict[int, tuple[str, int | None, bool]],
-    moved_members: dict[int, tuple[str, int]],
+    moved_members: dict[int, tuple[str, int, int]],
     *,
     pg: bool,
 ) -> None:
@@ -116,29 +128,28 @@ def _write_members(
             "VALUES (%s, %s, %s, %s, %s)",
             [(round_id, *r) for r in rows],
         )
-    moved = sorted((p, tubes[code].id, was) for p, (code, was) in moved_members.items())
+    moved = sorted((p, tubes[code].id, was, row) for p, (code, was, row) in moved_members.items())
     if not moved:
         return
     # Sampled again in the round: the row follows the person's latest tube, if it still
-    # names the tube this batch read (a concurrent batch moved it otherwise).
+    # names the tube this batch read (a concurrent batch moved it otherwise). PostgreSQL:
+    # the rows by primary key, so the plan does not depend on the statistics (joined by
+    # round and person, stale statistics made it a hash of the whole round's rows: 0.2-0.45 s
+    # a batch at a million members).
     if pg:
+        ids = arr(m[3] for m in moved)
         cur.execute(
             "UPDATE mass_testing_roundmember m SET tube_id = v.t, repeat = true "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(p, t, w) "
-            "WHERE m.round_id = %s AND m.person_id = v.p AND m.tube_id = v.w",
-            [
-                arr(m[0] for m in moved),
-                arr(m[1] for m in moved),
-                arr(m[2] for m in moved),
-                round_id,
-            ],
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, t, w) "
+            "WHERE m.id = ANY(%s::bigint[]) AND m.id = v.id AND m.tube_id = v.w",
+            [ids, arr(m[1] for m in moved), arr(m[2] for m in moved), ids],
         )
         changed = cur.rowcount
     else:
         cur.executemany(
             "UPDATE mass_testing_roundmember SET tube_id = %s, repeat = 1 "
             "WHERE round_id = %s AND person_id = %s AND tube_id = %s",
-            [(tube_id, round_id, person, was) for person, tube_id, was in moved],
+            [(tube_id, round_id, person, was) for person, tube_id, was, _row in moved],
         )
         changed = cur.rowcount
     if changed != len(moved):
@@ -151,7 +162,7 @@ def _write_tally(cur: Any, round_id: int, tally: Tally, *, pg: bool) -> None:
     grids = sorted(tally.sampled)
     sampled = [tally.sampled[g] for g in grids]
     unexcused = [tally.unexcused.get(g, 0) for g in grids]
-    hours = sorted(tally.hours)
+    hours = tally.hour_rows()
     if pg:
         # Counter rows locked in grid order (the sort is below the lock): batches adding to
         # the same grids queue in one order instead of deadlocking.
@@ -172,8 +183,8 @@ def _write_tally(cur: Any, round_id: int, tally: Tally, *, pg: bool) -> None:
             "ORDER BY c.jurisdiction_path, v.h "
             "ON CONFLICT (round_id, hour, jurisdiction_path) "
             "DO UPDATE SET sampled = mass_testing_progress.sampled + EXCLUDED.sampled",
-            [round_id, arr(g for g, _ in hours), arr(h.isoformat() for _, h in hours),
-             arr(tally.hours[k] for k in hours), round_id],
+            [round_id, arr(g for g, _, _ in hours), arr(h.isoformat() for _, h, _ in hours),
+             arr(n for _, _, n in hours), round_id],
         )  # fmt: skip
         return
     cur.executemany(
@@ -187,7 +198,7 @@ def _write_tally(cur: Any, round_id: int, tally: Tally, *, pg: bool) -> None:
         "SELECT %s, jurisdiction_path, %s, %s FROM mass_testing_coverage "
         "WHERE round_id = %s AND grid_id = %s "
         "ON CONFLICT (round_id, hour, jurisdiction_path) DO UPDATE SET sampled = sampled + excluded.sampled",
-        [(round_id, at(h), tally.hours[g, h], round_id, g) for g, h in hours],
+        [(round_id, at(h), n, round_id, g) for g, h, n in hours],
     )
 
 
@@ -198,6 +209,16 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 def _copy_text(value: str) -> str:
     """A text value in COPY's text format (backslash, tab and line ends escaped)."""
     return value.translate(_COPY_ESCAPES)
+
+
+def _as_is(value: str) -> str:
+    return value
+
+
+def _escaper(values: Iterable[str]) -> Callable[[str], str]:
+    """`_copy_text`, or nothing to do when none of `values` holds a character to escape."""
+    joined = "".join(values)
+    return _copy_text if any(c in joined for c in "\\\t\n\r") else _as_is
 
 
 def _insert_tubes(cur: Any, round_id: int, fresh: list[TubeRow], stamp: Any, *, pg: bool) -> None:

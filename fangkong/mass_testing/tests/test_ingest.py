@@ -206,3 +206,27 @@ def test_one_person_sampled_again_into_two_tubes_at_once_lands_in_one(
         row = RoundMember.objects.get(person=p)
         assert row.repeat
         assert row.tube.barcode.startswith("AGN")
+
+
+@pytest.mark.parametrize(
+    ("values", "literal", "pg_type"),
+    [
+        ([3, 1, 2], "{3,1,2}", "bigint"),
+        ([], "{}", "bigint"),
+        ([5, None], "{5,NULL}", "bigint"),
+        ([True, False], "{t,f}", "boolean"),
+        (["AB-1", ""], '{"AB-1",""}', "text"),
+        (['say "x"', "back\\slash", "NULL"], '{"say \\"x\\"","back\\\\slash","NULL"}', "text"),
+    ],
+)
+@pytest.mark.django_db
+def test_array_literals_read_back_as_sent(values: list[object], literal: str, pg_type: str) -> None:
+    from django.db import connection
+
+    from fangkong.mass_testing.services._ingest_db import arr
+
+    assert arr(values) == literal
+    if connection.vendor == "postgresql":  # the literal as PostgreSQL reads it
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT %s::{pg_type}[]", [arr(values)])
+            assert cur.fetchone()[0] == values
