@@ -92,6 +92,7 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
     run_no: int,
     prebuild_scans: int,
     meter: CpuMeter,
+    skip: int = 0,
 ) -> dict[str, Any]:
     """Closed loop: each client thread posts its next batch as soon as the last is answered.
     Request bodies are built before the timed window (up to `prebuild_scans` in all), so the
@@ -99,12 +100,13 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
     (counted). One batch in 50 is sent twice on purpose (a lost answer)."""
     persons: Sequence[int] = setup["persons"]
     share = len(persons) // clients
+    shares = [persons[c * share + skip : (c + 1) * share] for c in range(clients)]
     now = dt.datetime.now(dt.UTC).isoformat()
     stamp = int(time.time()) % 100_000  # tags unique per invocation (--skip-setup reruns)
     per_client = max(1, prebuild_scans // clients // batch)
     bodies = [
         [
-            _batch_body(persons[c * share : (c + 1) * share], i, batch, f"R{run_no}C{c}T{stamp}X", now)
+            _batch_body(shares[c], i, batch, f"R{run_no}C{c}T{stamp}X", now)
             for i in range(per_client)
         ]
         for c in range(clients)
@@ -123,7 +125,7 @@ def batched(  # noqa: PLR0915 - the client loop, its bookkeeping and the CPU met
 
     def run(c: int) -> None:
         client = Client(port, setup["token"], setup["round"])
-        mine = persons[c * share : (c + 1) * share]
+        mine = shares[c]
         i = 0
         while time.monotonic() < stop:
             if i < per_client:
@@ -264,6 +266,9 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
     parser.add_argument("--single-seconds", type=float, default=15)
     parser.add_argument("--rates", default="25,50,100,200")
     parser.add_argument("--skip-setup", action="store_true")
+    # With --skip-setup: each client leaves out the first N residents of its share (sampled
+    # by earlier runs), so that every scan is again a person's first in the round.
+    parser.add_argument("--skip-persons", type=int, default=0)
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -306,6 +311,7 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
                 prebuild_scans=args.prebuild_scans or min(15_000_000, int(args.seconds * 30_000)),
                 run_no=run,
                 meter=CpuMeter(server.proc.pid, target.database_url),
+                skip=args.skip_persons + run * int(args.seconds) * 10_000,
             )
             results["batched"].append(r)
             print(f"batched run {run + 1}: {json.dumps(r)}  load {load()}", flush=True)
