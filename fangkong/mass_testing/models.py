@@ -103,10 +103,18 @@ class Tube(models.Model):
         NEGATIVE = "negative", _("Negative")
         POSITIVE = "positive", _("Positive")
 
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tubes")
+    # A million rows a round, inserted by the sampling ingest alone, which reads the round
+    # and the batch's sites first: neither reference is checked again by the database (the
+    # round's check locked the one round row from every batch at once); the ORM still
+    # applies on_delete.
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="tubes", db_constraint=False
+    )
     # Barcodes are printed once for the whole city: a lab matches on the barcode alone.
     barcode = models.CharField(max_length=40, unique=True)
-    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT)
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
+    )
     jurisdiction_path = models.CharField(max_length=255)  # the site's node (who ran it)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     pool_size = models.PositiveSmallIntegerField()
