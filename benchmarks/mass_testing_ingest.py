@@ -257,7 +257,7 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000)
-    # Bodies built before the timed window (~110 bytes a scan): 15 million is 1.6 GB.
+    # Bodies built before the timed window (~110 bytes a scan): 20 million is 2.2 GB.
     parser.add_argument("--prebuild-scans", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -308,7 +308,7 @@ def main() -> None:  # noqa: PLR0915 - setup, runs, baseline and counts in order
                 seconds=args.seconds,
                 clients=args.clients,
                 batch=args.batch,
-                prebuild_scans=args.prebuild_scans or min(15_000_000, int(args.seconds * 30_000)),
+                prebuild_scans=args.prebuild_scans or min(20_000_000, int(args.seconds * 35_000)),
                 run_no=run,
                 meter=CpuMeter(server.proc.pid, target.database_url),
                 skip=args.skip_persons + run * int(args.seconds) * 10_000,
