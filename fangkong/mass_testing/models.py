@@ -103,18 +103,12 @@ class Tube(models.Model):
         NEGATIVE = "negative", _("Negative")
         POSITIVE = "positive", _("Positive")
 
-    # A million rows a round, inserted by the sampling ingest alone, which reads the round
-    # and the batch's sites first: neither reference is checked again by the database (the
-    # round's check locked the one round row from every batch at once); the ORM still
-    # applies on_delete.
-    round = models.ForeignKey(
-        Round, on_delete=models.CASCADE, related_name="tubes", db_constraint=False
-    )
+    # Inserted by the ingest alone, which reads the round and the batch's sites first: neither
+    # is checked again by the database (decision 0011); the ORM still applies on_delete.
+    round = models.ForeignKey(Round, models.CASCADE, related_name="tubes", db_constraint=False)
     # Barcodes are printed once for the whole city: a lab matches on the barcode alone.
     barcode = models.CharField(max_length=40, unique=True)
-    site = models.ForeignKey(
-        Site, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
-    )
+    site = models.ForeignKey(Site, models.PROTECT, null=True, blank=True, db_constraint=False)
     jurisdiction_path = models.CharField(max_length=255)  # the site's node (who ran it)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     pool_size = models.PositiveSmallIntegerField()
@@ -126,9 +120,8 @@ class Tube(models.Model):
     ct_value = models.FloatField(null=True, blank=True)
     result_at = models.DateTimeField(null=True, blank=True)
     lab = models.CharField(max_length=100, blank=True)
-    # The grid of every member when they share one (the usual case: a site samples its
-    # neighbourhood), else None with `grids_mixed` set (or no member has a grid): a result
-    # adds a tube's members to that grid's coverage without reading its samples.
+    # The members' grid when they share one (a site samples its neighbourhood), else None with
+    # `grids_mixed` set: a result counts the members in that grid without reading samples.
     member_grid = models.BigIntegerField(null=True, blank=True)
     grids_mixed = models.BooleanField(default=False)
 
@@ -138,9 +131,8 @@ class Tube(models.Model):
                 condition=Q(members__lte=models.F("pool_size")), name="mttube_within_pool_size"
             ),
         ]
-        # No index reads `result` or `status`: a lab's result (and a closing tube) is then a
-        # HOT update in place on PostgreSQL (the table keeps free room per page: migration
-        # 0003), without new entries in the barcode, path and key indexes.
+        # No index reads `result` or `status`: a result or a closing tube is a HOT update in
+        # place on PostgreSQL (free room kept per page: migration 0003), no new index entries.
         indexes = path_indexes("mttube")
 
     def __str__(self) -> str:
@@ -151,10 +143,9 @@ class Sample(models.Model):
     """One scan: a person's swab went into a tube. `client_id` is the sampling client's own id
     for the scan, so a retried batch finds its scans instead of adding them again."""
 
-    # Ten million rows a round, written by the ingest alone, which reads the person, sites
-    # and round and locks or creates the tube in the same transaction: no reference is
-    # checked again by the database (a foreign-key check per row was about 60 % of an insert
-    # on PostgreSQL; the tube's, a quarter of the ingest's database time); the ORM still
+    # Ten million rows a round, written by the ingest alone, which reads the person, sites and
+    # round and locks or creates the tube in its transaction: no reference is checked again by
+    # the database (per row, 60 % of an insert on PostgreSQL; decision 0011); the ORM still
     # applies on_delete. No single-column index where a composite one leads with the column.
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
@@ -382,21 +373,17 @@ class Progress(models.Model):
 
 class RoundMember(models.Model):
     """A person sampled in a round (one row per person and round, written by the ingest): their
-    latest tube, the grid their first sample counted in, sampled more than once or not. A
-    latest tube still open refuses a second open tube; the unique constraint does so even
-    for two batches at once. Coverage counts a first sample (no row yet) as sampled, and
-    counts the results of persons sampled again person by person."""
+    latest tube, the grid their first sample counted in, sampled more than once or not. An
+    open latest tube refuses a second one, even for two batches at once (the constraint).
+    Coverage counts a first sample as sampled, and repeat persons' results one by one."""
 
-    # Ten million rows a round: round, person and tube checked by the ingest (as the
-    # sample's), no index repeating the unique constraint's leading column.
+    # Checked by the ingest, as the sample's; no index repeats the unique constraint's first.
     round = models.ForeignKey(
         Round, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    person = models.ForeignKey(Person, models.CASCADE, related_name="+", db_constraint=False)
     tube = models.ForeignKey(
-        Tube, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+        Tube, models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     grid_id = models.BigIntegerField(null=True, blank=True)
     repeat = models.BooleanField(default=False)
